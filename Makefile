@@ -1,0 +1,37 @@
+# Everything runs from .venv, created on first use; only python3 is assumed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+# Use the local provider mirror when this machine has one; a plain init works elsewhere.
+ifneq ($(wildcard /opt/tf-plugins),)
+export TF_CLI_CONFIG_FILE := $(CURDIR)/.ci/terraform.rc
+endif
+
+.PHONY: serve test lint bench package clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/serverless-pypi serve $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(ARGS)
+
+package:
+	$(PYTHON) src/lambda_build.py --out build
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,1 @@
+"""A private Python package index on AWS Lambda and S3."""
