@@ -84,13 +84,17 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"{LOG_LEVEL} must be one of {', '.join(LOG_LEVELS)}")
 
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
     return Settings(
         bucket=bucket,
         url_ttl=url_ttl,
         fallback_index_url=fallback,
         uploads=uploads,
         s3_endpoint_url=endpoint,
-        region=region,
+        region=load_region(env),
         log_level=log_level,
     )
+
+
+def load_region(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"

@@ -1,0 +1,177 @@
+"""The API Lambda: the simple repository API (PEP 503/691) and file downloads.
+
+Routes (paths relative to the API's base):
+``/simple/`` root index, ``/simple/<project>/`` project page, ``/files/<prefix>/<filename>``
+file download (redirect to a presigned S3 URL). See ``docs/architecture.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from . import catalog, config, derived, gateway, logs, names, render
+from .gateway import HttpError, Request, Response
+from .negotiation import Format, choose, choose_from_query
+from .storage import Bucket, StorageError, make_client
+
+log = logging.getLogger(__name__)
+
+READ_METHODS = ("GET", "HEAD")
+#: Pages hold only stable URLs, so they may be stored, but must be revalidated (ETag → 304)
+#: so that a new upload is visible at once.
+PAGE_CACHE = "no-cache"
+#: Canonical-name and trailing-slash redirects never change.
+PERMANENT_CACHE = "max-age=86400"
+
+
+def _with_query(location: str, request: Request) -> str:
+    return f"{location}?{request.query}" if request.query else location
+
+
+def _content_type(fmt: Format, media_type: str) -> str:
+    return f"{media_type}; charset=utf-8" if fmt is Format.HTML else media_type
+
+
+def file_url(key: str) -> str:
+    """A project page's link to a file, relative to ``/simple/<project>/``."""
+    return "../../files/" + quote(key, safe="/")
+
+
+class ApiApp:
+    """The API handler bound to one bucket and configuration."""
+
+    def __init__(self, settings: config.Settings, bucket: Bucket | None = None) -> None:
+        self.settings = settings
+        self.bucket = bucket or Bucket(make_client(settings), settings.bucket)
+
+    # -- entry point ---------------------------------------------------------------------
+    def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
+        request_id = getattr(context, "aws_request_id", None)
+        if request_id is None and isinstance(event, dict):
+            request_id = (event.get("requestContext") or {}).get("requestId")
+        token = logs.request_id.set(str(request_id) if request_id else None)
+        head = False
+        try:
+            request = gateway.parse_event(event)
+            head = request.method == "HEAD"
+            response = self.route(request)
+        except HttpError as exc:
+            response = gateway.text(exc.status, exc.message, exc.headers)
+        except StorageError as exc:
+            log.error("storage error", extra={"reason": exc.reason, "status": exc.status})
+            response = gateway.text(exc.status, "The package store is unavailable; try again.")
+        except Exception:
+            log.exception("unhandled error")
+            response = gateway.text(500, "Internal error.")
+        finally:
+            logs.request_id.reset(token)
+        log.info("request", extra={"status": response.status})
+        return response.to_event(head=head)
+
+    # -- routing -------------------------------------------------------------------------
+    def route(self, request: Request) -> Response:
+        segments = request.segments
+        if not segments:
+            self._require_read(request)
+            return gateway.redirect(302, _with_query("simple/", request))
+        head, *rest = segments
+        if head == "simple":
+            self._require_read(request)
+            if not rest:
+                if not request.trailing_slash:
+                    return gateway.redirect(301, _with_query("simple/", request), PERMANENT_CACHE)
+                return self.root_page(request)
+            if len(rest) == 1:
+                return self.project_page(request, rest[0])
+        elif head == "files" and len(rest) == 2 and not request.trailing_slash:
+            self._require_read(request)
+            return self.file(request, rest[0], rest[1])
+        raise HttpError(404, "Not found.")
+
+    @staticmethod
+    def _require_read(request: Request) -> None:
+        if request.method not in READ_METHODS:
+            raise HttpError(405, "Method not allowed.", {"Allow": ", ".join(READ_METHODS)})
+
+    def _negotiate(self, request: Request) -> tuple[Format, str]:
+        override = request.query_value("format")
+        chosen = choose_from_query(override) if override else choose(request.header("accept"))
+        if chosen is None:
+            raise HttpError(
+                406,
+                "Not acceptable: this index serves application/vnd.pypi.simple.v1+json, "
+                "application/vnd.pypi.simple.v1+html and text/html.",
+                {"Vary": "Accept"},
+            )
+        return chosen
+
+    # -- pages ---------------------------------------------------------------------------
+    def root_page(self, request: Request) -> Response:
+        fmt, media_type = self._negotiate(request)
+        key = derived.ROOT_JSON if fmt is Format.JSON else derived.ROOT_HTML
+        stored = self.bucket.get(key)
+        if stored is not None:
+            body = stored[0]
+        else:  # never indexed: a valid, empty index
+            text = render.root_json(()) if fmt is Format.JSON else render.root_html(())
+            body = text.encode()
+        return gateway.page(request, body, _content_type(fmt, media_type), PAGE_CACHE)
+
+    def project_page(self, request: Request, name: str) -> Response:
+        project = names.canonical(name)
+        if project is None:
+            raise HttpError(404, "Not found: invalid project name.")
+        if name != project or not request.trailing_slash:
+            location = f"{project}/" if not request.trailing_slash else f"../{project}/"
+            return gateway.redirect(301, _with_query(location, request), PERMANENT_CACHE)
+        fmt, media_type = self._negotiate(request)
+        prefixes = catalog.spellings(self.bucket, project)
+        files = catalog.project_files(self.bucket, prefixes)
+        if not files:
+            return self._missing_project(project, private=bool(prefixes))
+        page_files = [
+            render.PageFile(
+                filename=f.filename,
+                url=file_url(f.location.key),
+                version=str(f.location.dist.version),
+                size=f.size,
+            )
+            for f in files
+        ]
+        if fmt is Format.JSON:
+            text = render.project_json(project, page_files)
+        else:
+            text = render.project_html(project, page_files)
+        return gateway.page(request, text.encode(), _content_type(fmt, media_type), PAGE_CACHE)
+
+    def _missing_project(self, project: str, *, private: bool) -> Response:
+        """404, or the fallback index when no private project exists under any spelling."""
+        fallback = self.settings.fallback_index_url
+        if fallback is None or private:
+            return gateway.text(404, f"Not found: no project named {project!r}.")
+        return gateway.redirect(302, f"{fallback}{project}/")
+
+    # -- files ---------------------------------------------------------------------------
+    def file(self, request: Request, prefix: str, filename: str) -> Response:
+        location = names.parse_key(f"{prefix}/{filename}")
+        if location is None or self.bucket.head(location.key) is None:
+            raise HttpError(404, "Not found: no such file.")
+        url = self.bucket.presign(
+            location.key, method=request.method, expires_in=self.settings.url_ttl
+        )
+        return gateway.redirect(302, url)
+
+
+_app: ApiApp | None = None
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Lambda entry point; settings and the S3 client are made once per container."""
+    global _app
+    if _app is None:
+        settings = config.load()
+        logs.setup(settings.log_level)
+        _app = ApiApp(settings)
+    return _app.handle(event, context)

@@ -1,0 +1,95 @@
+"""What the bucket holds: projects under any spelling of their name, and their files.
+
+The objects under ``<project>/`` are the source of truth. This module reads them by listing;
+derived data written by the reindex Lambda is a cache of what these functions compute.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from packaging.utils import NormalizedName
+
+from . import names
+from .storage import Bucket, ObjectInfo
+
+log = logging.getLogger(__name__)
+
+_MAX_REPORTED = 10_000
+_reported: set[str] = set()
+
+
+def report_ignored(key: str, reason: str) -> None:
+    """Log a key that is not served, once per process, so listings do not flood the log."""
+    if key in _reported or len(_reported) >= _MAX_REPORTED:
+        return
+    _reported.add(key)
+    log.warning("ignored object", extra={"key": key, "reason": reason})
+
+
+@dataclass(frozen=True, slots=True)
+class ListedFile:
+    """A distribution found in the bucket."""
+
+    location: names.DistributionKey
+    size: int
+
+    @property
+    def filename(self) -> str:
+        return self.location.dist.filename
+
+
+def spellings(bucket: Bucket, project: NormalizedName) -> list[str]:
+    """Every top-level prefix whose name canonicalizes to ``project``.
+
+    Any spelling starts with the canonical name's first character in one of its cases, so at
+    most two delimiter listings over that slice of the bucket find them all.
+    """
+    first = project[0]
+    found = [
+        prefix
+        for start in sorted({first, first.upper()})
+        for prefix in bucket.list_prefixes(start)
+        if names.canonical(prefix) == project
+    ]
+    return sorted(found)
+
+
+def _distributions(objects: Iterable[ObjectInfo]) -> Iterator[ListedFile]:
+    for obj in objects:
+        location = names.parse_key(obj.key)
+        if location is None:
+            report_ignored(obj.key, "not a distribution of this project")
+            continue
+        yield ListedFile(location=location, size=obj.size)
+
+
+def _preferred(a: ListedFile, b: ListedFile) -> ListedFile:
+    """Of two files with one filename under different spellings, serve the canonical one."""
+
+    def rank(f: ListedFile) -> tuple[bool, str]:
+        return (f.location.prefix != f.location.project, f.location.prefix)
+
+    return min(a, b, key=rank)
+
+
+def project_files(bucket: Bucket, prefixes: Iterable[str]) -> list[ListedFile]:
+    """The project's files from every spelling, one per filename, sorted by filename."""
+    by_name: dict[str, ListedFile] = {}
+    for prefix in prefixes:
+        for listed in _distributions(bucket.list_objects(prefix + "/")):
+            other = by_name.get(listed.filename)
+            if other is not None:
+                kept = _preferred(listed, other)
+                dropped = other if kept is listed else listed
+                report_ignored(dropped.location.key, "same filename under another spelling")
+                listed = kept
+            by_name[listed.filename] = listed
+    return [by_name[name] for name in sorted(by_name)]
+
+
+def has_distribution(bucket: Bucket, prefix: str) -> bool:
+    """Whether ``prefix/`` holds at least one servable distribution (stops at the first)."""
+    return any(True for _ in _distributions(bucket.list_objects(prefix + "/")))

@@ -1,0 +1,109 @@
+"""Project names, distribution filenames and bucket keys.
+
+Everything that decides whether a string names a project or a distribution lives here, so the
+API, the reindex Lambda and the CLI agree on what the bucket contains.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+#: PEP 508 names: letters, digits, ``._-``, starting and ending with a letter or digit.
+_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+MAX_NAME_LENGTH = 200
+MAX_FILENAME_LENGTH = 255
+#: Reserved prefix for derived data; no project name can start with ".".
+INDEX_PREFIX = ".index/"
+
+DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
+
+
+def is_valid_name(name: str) -> bool:
+    return len(name) <= MAX_NAME_LENGTH and _VALID_NAME.match(name) is not None
+
+
+def canonical(name: str) -> NormalizedName | None:
+    """The canonical form of ``name``, or None when it is not a valid project name."""
+    return canonicalize_name(name) if is_valid_name(name) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """A wheel or sdist filename, parsed."""
+
+    filename: str
+    project: NormalizedName
+    version: Version
+    kind: str  # "bdist_wheel" or "sdist"
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.kind == "bdist_wheel"
+
+
+def parse_filename(filename: str) -> Distribution | None:
+    """Parse a distribution filename; None for anything a client would not install."""
+    if (
+        not filename
+        or len(filename) > MAX_FILENAME_LENGTH
+        or "/" in filename
+        or filename.startswith(".")
+        or not filename.endswith(DIST_SUFFIXES)
+        or not filename.isprintable()
+    ):
+        return None
+    try:
+        if filename.endswith(".whl"):
+            project, version, _build, _tags = parse_wheel_filename(filename)
+            kind = "bdist_wheel"
+        else:
+            project, version = parse_sdist_filename(filename)
+            kind = "sdist"
+    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
+        return None
+    if not is_valid_name(project):
+        return None
+    return Distribution(filename=filename, project=project, version=version, kind=kind)
+
+
+@dataclass(frozen=True, slots=True)
+class DistributionKey:
+    """A bucket key ``<prefix>/<filename>`` that holds a distribution of a valid project."""
+
+    key: str
+    prefix: str
+    dist: Distribution
+
+    @property
+    def project(self) -> NormalizedName:
+        return self.dist.project
+
+
+def parse_key(key: str) -> DistributionKey | None:
+    """Parse a bucket key; None unless it is ``<project spelling>/<dist of that project>``."""
+    prefix, sep, filename = key.partition("/")
+    if not sep:
+        return None
+    project = canonical(prefix)
+    if project is None:
+        return None
+    dist = parse_filename(filename)
+    if dist is None or dist.project != project:
+        return None
+    return DistributionKey(key=key, prefix=prefix, dist=dist)
+
+
+def is_index_key(key: str) -> bool:
+    """Whether ``key`` is derived data written by the reindex Lambda."""
+    return key.startswith(INDEX_PREFIX)

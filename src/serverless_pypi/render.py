@@ -1,0 +1,127 @@
+"""HTML (PEP 503) and JSON (PEP 691/700) bodies of the simple API.
+
+Output is deterministic for the same input, so bodies hash to stable ETags.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import jinja2
+from packaging.version import InvalidVersion, Version
+
+API_VERSION = "1.1"
+
+_ROOT_HTML = """<!DOCTYPE html>
+<html>
+  <head>
+    <meta name="pypi:repository-version" content="{{ api_version }}">
+    <title>Simple index</title>
+  </head>
+  <body>
+{% for name in projects %}
+    <a href="{{ name }}/">{{ name }}</a><br>
+{% endfor %}
+  </body>
+</html>
+"""
+
+_PROJECT_HTML = """<!DOCTYPE html>
+<html>
+  <head>
+    <meta name="pypi:repository-version" content="{{ api_version }}">
+    <title>Links for {{ name }}</title>
+  </head>
+  <body>
+    <h1>Links for {{ name }}</h1>
+{% for f in files %}
+    <a href="{{ f.url }}{% if f.sha256 %}#sha256={{ f.sha256 }}{% endif %}"
+{%- if f.requires_python %} data-requires-python="{{ f.requires_python }}"{% endif %}
+{%- if f.metadata_sha256 %} data-core-metadata="sha256={{ f.metadata_sha256 }}" \
+data-dist-info-metadata="sha256={{ f.metadata_sha256 }}"{% endif %}
+{%- if f.yanked is string %} data-yanked="{{ f.yanked }}"\
+{% elif f.yanked %} data-yanked=""{% endif %}>{{ f.filename }}</a><br>
+{% endfor %}
+  </body>
+</html>
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PageFile:
+    """One file as a project page shows it."""
+
+    filename: str
+    url: str
+    version: str
+    size: int | None = None
+    sha256: str | None = None
+    requires_python: str | None = None
+    metadata_sha256: str | None = None
+    yanked: bool | str = False
+    upload_time: str | None = None
+
+
+@cache
+def _templates() -> tuple[jinja2.Template, jinja2.Template]:
+    env = jinja2.Environment(autoescape=True, trim_blocks=True, keep_trailing_newline=True)
+    return env.from_string(_ROOT_HTML), env.from_string(_PROJECT_HTML)
+
+
+def _version_key(text: str) -> tuple[int, Version | str]:
+    try:
+        return (1, Version(text))
+    except InvalidVersion:
+        return (0, text)
+
+
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def root_html(projects: Iterable[str]) -> str:
+    return _templates()[0].render(api_version=API_VERSION, projects=sorted(projects))
+
+
+def root_json(projects: Iterable[str]) -> str:
+    return _json(
+        {"meta": {"api-version": API_VERSION}, "projects": [{"name": p} for p in sorted(projects)]}
+    )
+
+
+def project_html(name: str, files: Sequence[PageFile]) -> str:
+    return _templates()[1].render(api_version=API_VERSION, name=name, files=files)
+
+
+def _file_json(f: PageFile) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "filename": f.filename,
+        "url": f.url,
+        "hashes": {"sha256": f.sha256} if f.sha256 else {},
+    }
+    if f.size is not None:
+        entry["size"] = f.size
+    if f.requires_python:
+        entry["requires-python"] = f.requires_python
+    entry["core-metadata"] = {"sha256": f.metadata_sha256} if f.metadata_sha256 else False
+    if f.yanked:
+        entry["yanked"] = f.yanked
+    if f.upload_time:
+        entry["upload-time"] = f.upload_time
+    return entry
+
+
+def project_json(name: str, files: Sequence[PageFile]) -> str:
+    versions = sorted({f.version for f in files}, key=_version_key)
+    return _json(
+        {
+            "meta": {"api-version": API_VERSION},
+            "name": name,
+            "files": [_file_json(f) for f in files],
+            "versions": versions,
+        }
+    )

@@ -1,0 +1,199 @@
+"""The S3 bucket, seen through the few operations the index needs.
+
+All botocore errors are translated here, so handlers deal with three outcomes only: a value,
+``None`` for a missing object, or a ``StorageError`` that carries the HTTP status to answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.session import get_session
+
+from .config import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+else:
+    S3Client = Any
+
+log = logging.getLogger(__name__)
+
+_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+_UNAVAILABLE = frozenset(
+    {
+        "SlowDown",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalError",
+        "500",
+        "503",
+    }
+)
+_CONFLICT = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
+
+
+class StorageError(Exception):
+    """S3 failed; ``status`` is what the API should answer (502 or 503)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class PreconditionFailed(Exception):
+    """A conditional write lost a race (HTTP 412 or 409 from S3); re-read and retry."""
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _translate(exc: Exception, operation: str) -> Exception:
+    if isinstance(exc, ClientError):
+        code = _error_code(exc)
+        if code in _CONFLICT:
+            return PreconditionFailed(operation)
+        status = 503 if code in _UNAVAILABLE else 502
+        return StorageError(status, f"S3 {operation} failed: {code or 'unknown error'}")
+    return StorageError(503, f"S3 {operation} failed: {type(exc).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    key: str
+    size: int
+    last_modified: datetime
+    etag: str
+
+
+def make_client(settings: Settings) -> S3Client:
+    """An S3 client whose presigned URLs are SigV4 on the bucket's regional endpoint.
+
+    botocore is used directly (not boto3) because importing boto3 adds to every cold start
+    and the index needs nothing from it.
+    """
+    s3_options: dict[str, str] = {"us_east_1_regional_endpoint": "regional"}
+    s3_options["addressing_style"] = "path" if settings.s3_endpoint_url else "virtual"
+    config = Config(
+        signature_version="s3v4",
+        s3=s3_options,
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=5,
+        read_timeout=20,
+    )
+    return get_session().create_client(
+        "s3",
+        region_name=settings.region,
+        endpoint_url=settings.s3_endpoint_url,
+        config=config,
+    )
+
+
+class Bucket:
+    """One bucket and the operations the index performs on it."""
+
+    def __init__(self, client: S3Client, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def get(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and ETag, or None when it does not exist."""
+        try:
+            response = self.client.get_object(Bucket=self.name, Key=key)
+            return response["Body"].read(), response["ETag"]
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                return None
+            raise _translate(exc, "GetObject") from exc
+        except BotoCoreError as exc:
+            raise _translate(exc, "GetObject") from exc
+
+    def head(self, key: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.client.head_object(Bucket=self.name, Key=key))
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                return None
+            raise _translate(exc, "HeadObject") from exc
+        except BotoCoreError as exc:
+            raise _translate(exc, "HeadObject") from exc
+
+    def put(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        metadata: dict[str, str] | None = None,
+    ) -> str:
+        """Write an object, optionally conditionally; returns the new ETag."""
+        args: dict[str, Any] = {
+            "Bucket": self.name,
+            "Key": key,
+            "Body": body,
+            "ContentType": content_type,
+        }
+        if if_match is not None:
+            args["IfMatch"] = if_match
+        if if_none_match:
+            args["IfNoneMatch"] = "*"
+        if metadata:
+            args["Metadata"] = metadata
+        try:
+            return str(self.client.put_object(**args)["ETag"])
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "PutObject") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.name, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "DeleteObject") from exc
+
+    def list_prefixes(self, prefix: str = "") -> Iterator[str]:
+        """Top-level "folders" under ``prefix``, without their trailing slash."""
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.name, Prefix=prefix, Delimiter="/"
+            ):
+                for entry in page.get("CommonPrefixes", ()):
+                    yield entry["Prefix"][:-1]
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "ListObjectsV2") from exc
+
+    def list_objects(self, prefix: str, *, page_size: int = 1000) -> Iterator[ObjectInfo]:
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.name, Prefix=prefix, PaginationConfig={"PageSize": page_size}
+            ):
+                for entry in page.get("Contents", ()):
+                    yield ObjectInfo(
+                        key=entry["Key"],
+                        size=int(entry.get("Size", 0)),
+                        last_modified=entry["LastModified"],
+                        etag=entry.get("ETag", ""),
+                    )
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "ListObjectsV2") from exc
+
+    def presign(self, key: str, *, method: str, expires_in: int) -> str:
+        """A URL that lets its bearer GET (or HEAD) one object for ``expires_in`` seconds."""
+        operation = "head_object" if method == "HEAD" else "get_object"
+        return str(
+            self.client.generate_presigned_url(
+                operation, Params={"Bucket": self.name, "Key": key}, ExpiresIn=expires_in
+            )
+        )
