@@ -68,7 +68,9 @@ def _walk(root: Path, prefix: str) -> Iterable[tuple[str, Path]]:
 def write_zip(entries: Iterable[tuple[str, Path]], out: Path) -> str:
     """Write ``(archive name, file)`` pairs to ``out`` reproducibly; return the zip's sha256."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
+    # A unique temporary name: two module instances may build into the same folder at once.
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
     with zipfile.ZipFile(tmp, "w") as zf:
         for name, path in sorted(entries):
             info = zipfile.ZipInfo(name, date_time=FIXED_DATE)

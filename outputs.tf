@@ -1,0 +1,64 @@
+output "index_url" {
+  description = "The simple index URL to give pip (--index-url) and uv."
+  value       = "${local.base_url}/simple/"
+}
+
+output "upload_url" {
+  description = "The twine repository URL; null when uploads are off."
+  value       = local.uploads_enabled ? "${local.base_url}/legacy/" : null
+}
+
+output "bucket_name" {
+  description = "Name of the bucket holding the distributions (<project>/<file>)."
+  value       = local.bucket_name
+}
+
+output "bucket_arn" {
+  description = "ARN of the bucket."
+  value       = local.bucket_arn
+}
+
+output "topic_arn" {
+  description = "ARN of the SNS topic that receives the bucket's object created and removed events."
+  value       = aws_sns_topic.events.arn
+}
+
+output "api_function_name" {
+  description = "Name of the API Lambda function."
+  value       = aws_lambda_function.api.function_name
+}
+
+output "api_function_arn" {
+  description = "ARN of the API Lambda function."
+  value       = aws_lambda_function.api.arn
+}
+
+output "reindex_function_name" {
+  description = "Name of the reindex Lambda function (invoke it to rebuild the index)."
+  value       = aws_lambda_function.reindex.function_name
+}
+
+output "reindex_function_arn" {
+  description = "ARN of the reindex Lambda function."
+  value       = aws_lambda_function.reindex.arn
+}
+
+output "api_role_arn" {
+  description = "ARN of the API function's IAM role."
+  value       = aws_iam_role.api.arn
+}
+
+output "reindex_role_arn" {
+  description = "ARN of the reindex function's IAM role."
+  value       = aws_iam_role.reindex.arn
+}
+
+output "reindex_failures_queue_url" {
+  description = "URL of the SQS queue that receives events the reindex function failed on."
+  value       = aws_sqs_queue.reindex_failures.url
+}
+
+output "layer_arn" {
+  description = "ARN of the dependency layer version."
+  value       = aws_lambda_layer_version.dependencies.arn
+}
