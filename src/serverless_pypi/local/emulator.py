@@ -1,0 +1,117 @@
+"""The embedded moto server and the AWS wiring around the bucket: bucket → SNS topic → HTTP.
+
+This mirrors what the Terraform module creates (bucket notification on ObjectCreated/Removed to
+a topic whose policy lets S3 publish), except that the subscriber is the local server's SNS
+endpoint instead of the reindex Lambda.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import urllib.request
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+log = logging.getLogger("serverless_pypi.local")
+
+TOPIC_NAME = "serverless-pypi-bucket-events"
+EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+#: moto accepts any credentials; our own admin clients never use the environment's.
+DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+class Emulator:
+    """moto S3 + SNS on 127.0.0.1 in this process, and the clients that configure it."""
+
+    def __init__(self, bucket: str = "pypi", region: str = "us-east-1") -> None:
+        self.bucket = bucket
+        self.region = region
+        self.endpoint_url = ""
+        self.topic_arn = ""
+        self.subscription_arn = ""
+        self._server: Any = None
+        self.s3: Any = None
+        self.sns: Any = None
+
+    def start(self) -> str:
+        """Start moto on a free loopback port and create the bucket; return the endpoint URL."""
+        from moto.server import ThreadedMotoServer  # heavy import, only needed here
+
+        # werkzeug logs every request line (presigned URLs with their signatures) at INFO.
+        quiet = logging.getLogger("werkzeug")
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.WARNING)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        common = {
+            "endpoint_url": self.endpoint_url,
+            "region_name": self.region,
+            **DUMMY_CREDENTIALS,
+        }
+        self.s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}), **common)
+        self.sns = boto3.client("sns", **common)
+        params: dict[str, Any] = {"Bucket": self.bucket}
+        if self.region != "us-east-1":
+            params["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        with contextlib.suppress(self.s3.exceptions.BucketAlreadyOwnedByYou):
+            self.s3.create_bucket(**params)
+        return self.endpoint_url
+
+    def subscribe(self, endpoint: str) -> str:
+        """Create the topic (its policy admits S3) and an HTTP subscription to ``endpoint``."""
+        self.topic_arn = self.sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AllowBucketNotifications",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "s3.amazonaws.com"},
+                    "Action": "SNS:Publish",
+                    "Resource": self.topic_arn,
+                    "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{self.bucket}"}},
+                }
+            ],
+        }
+        self.sns.set_topic_attributes(
+            TopicArn=self.topic_arn, AttributeName="Policy", AttributeValue=json.dumps(policy)
+        )
+        response = self.sns.subscribe(
+            TopicArn=self.topic_arn, Protocol="http", Endpoint=endpoint, ReturnSubscriptionArn=True
+        )
+        self.subscription_arn = response["SubscriptionArn"]
+        return self.subscription_arn
+
+    def notify(self) -> None:
+        """Turn on the bucket notification (moto then publishes an ``s3:TestEvent`` at once)."""
+        self.s3.put_bucket_notification_configuration(
+            Bucket=self.bucket,
+            NotificationConfiguration={
+                "TopicConfigurations": [
+                    {"Id": "reindex", "TopicArn": self.topic_arn, "Events": EVENTS}
+                ]
+            },
+        )
+
+    def stop(self) -> None:
+        """Unsubscribe, drop moto's in-process state and stop the server; safe to call twice."""
+        if self._server is None:
+            return
+        if self.subscription_arn:
+            # A dead subscriber would block delivery to later subscribers in moto.
+            with contextlib.suppress(Exception):
+                self.sns.unsubscribe(SubscriptionArn=self.subscription_arn)
+            self.subscription_arn = ""
+        # moto's backends are process-global: reset them so a later start in this process
+        # begins empty, like a new process would.
+        reset = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
+        with contextlib.suppress(OSError), urllib.request.urlopen(reset, timeout=10):  # noqa: S310
+            pass
+        self._server.stop()
+        self._server = None

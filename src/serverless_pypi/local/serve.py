@@ -1,0 +1,418 @@
+"""``serverless-pypi serve``: options, start-up order, and a clean stop.
+
+Start-up order matters: the bucket is refilled from the data directory *before* notifications
+are switched on (a restore is not an upload), the HTTP server is listening *before* the SNS
+subscription exists (moto delivers synchronously), and the ``index:``/``s3:`` lines are printed
+only when everything is ready, so a script that waits for them can use the server at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from .. import config
+
+log = logging.getLogger("serverless_pypi.local")
+
+DEFAULT_DATA_DIR = ".serverless-pypi"
+DEFAULT_BUCKET = "pypi"
+SNS_PATH_PREFIX = "/_local/sns/"
+
+
+class App(Protocol):
+    def handle(self, event: dict[str, Any], context: Any) -> Any: ...
+
+
+class ReindexApp(App, Protocol):
+    def rebuild_all(self) -> object: ...
+
+
+AppFactory = Callable[[config.Settings], Any]
+
+
+def _api_factory(settings: config.Settings) -> App:
+    from ..api import ApiApp
+
+    return ApiApp(settings)
+
+
+def _reindex_factory(settings: config.Settings) -> ReindexApp:
+    from ..reindex import ReindexApp as Reindex
+
+    return Reindex(settings)
+
+
+@dataclass
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path | None = None
+    ephemeral: bool = False
+    bucket: str | None = None  # an existing bucket: no moto, no persistence
+    endpoint_url: str | None = None
+    region: str | None = None
+    url_ttl: int | None = None
+    fallback_index_url: str | None = None
+
+
+@dataclass
+class Running:
+    """Everything ``start`` started, so that ``stop`` undoes exactly that."""
+
+    index_url: str = ""
+    s3_endpoint_url: str = ""
+    bucket: str = ""
+    settings: config.Settings | None = None
+    server: Any = None
+    emulator: Any = None
+    data: Any = None
+    temp_dir: Path | None = None
+    _stops: list[Callable[[], None]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Stop in reverse start order; every step runs even if an earlier one fails."""
+        while self._stops:
+            step = self._stops.pop()
+            try:
+                step()
+            except Exception:
+                log.exception("error while stopping")
+
+
+def _settings(options: Options, bucket: str, endpoint: str | None, uploads: str) -> config.Settings:
+    """Settings through ``config.load`` (same validation as in Lambda), without touching
+    ``os.environ``."""
+    env = {
+        config.BUCKET: bucket,
+        config.UPLOADS: uploads,
+        config.LOG_LEVEL: os.environ.get(config.LOG_LEVEL, ""),
+        "AWS_REGION": options.region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1",
+    }
+    if endpoint:
+        env[config.S3_ENDPOINT_URL] = endpoint
+    if options.url_ttl is not None:
+        env[config.URL_TTL] = str(options.url_ttl)
+    if options.fallback_index_url:
+        env[config.FALLBACK_INDEX_URL] = options.fallback_index_url
+    return config.load(env)
+
+
+def start(
+    options: Options,
+    *,
+    api_factory: AppFactory = _api_factory,
+    reindex_factory: AppFactory = _reindex_factory,
+    out: TextIO | None = None,
+) -> Running:
+    """Start everything, then print the ``index:``/``s3:`` lines; on error clean up and raise."""
+    out = out if out is not None else sys.stdout
+    running = Running()
+    try:
+        if options.bucket:
+            _start_external(options, running, api_factory, reindex_factory, out)
+        else:
+            _start_embedded(options, running, api_factory, reindex_factory, out)
+    except BaseException:
+        running.stop()
+        raise
+    print(f"index: {running.index_url}", file=out, flush=True)
+    print(f"s3: {running.s3_endpoint_url} bucket={running.bucket}", file=out, flush=True)
+    return running
+
+
+def _start_server(options: Options, running: Running, api: App, region: str) -> Any:
+    from .server import LocalServer
+
+    server = LocalServer(options.host, options.port, api.handle, region=region)
+    running._stops.append(server.stop)
+    server.start()
+    running.server = server
+    running.index_url = f"{server.loopback_url()}/simple/"
+    return server
+
+
+def _start_embedded(
+    options: Options,
+    running: Running,
+    api_factory: AppFactory,
+    reindex_factory: AppFactory,
+    out: TextIO,
+) -> None:
+    from .emulator import Emulator
+    from .persistence import DataDir, Mirror, restore
+    from .sns import SnsEndpoint
+
+    if options.ephemeral:
+        temp_dir = Path(tempfile.mkdtemp(prefix="serverless-pypi-"))
+        running.temp_dir = temp_dir
+        running._stops.append(lambda: shutil.rmtree(temp_dir, ignore_errors=True))
+        root = temp_dir
+    else:
+        root = (options.data_dir or Path(DEFAULT_DATA_DIR)).resolve()
+    data = DataDir(root)
+    running.data = data
+    running._stops.append(data.close)
+
+    # The handlers' clients use the default credential chain; give them something to sign
+    # with. Never overrides credentials the user set.
+    if not os.environ.get("AWS_ACCESS_KEY_ID"):
+        os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 (moto's dummy)
+
+    region = _settings(options, DEFAULT_BUCKET, None, "off").region
+    emulator = Emulator(DEFAULT_BUCKET, region)
+    running._stops.append(emulator.stop)
+    endpoint = emulator.start()
+    running.emulator = emulator
+    settings = _settings(options, DEFAULT_BUCKET, endpoint, "unauthenticated-insecure")
+    running.settings = settings
+    api = api_factory(settings)
+    reindex = reindex_factory(settings)
+
+    restored = restore(emulator.s3, DEFAULT_BUCKET, data)
+    log.info(
+        "restored objects from the data directory",
+        extra={"objects": restored, "data_dir": str(root)},
+    )
+
+    server = _start_server(options, running, api, region)
+    sns_path = SNS_PATH_PREFIX + secrets.token_urlsafe(16)
+    subscription_arn = emulator.subscribe(server.loopback_url() + sns_path)
+    server.sns = SnsEndpoint(
+        bucket=DEFAULT_BUCKET,
+        topic_arn=emulator.topic_arn,
+        subscription_arn=subscription_arn,
+        reindex=reindex.handle,
+        mirror=Mirror(emulator.s3, DEFAULT_BUCKET, data),
+        confirm_netloc=endpoint.removeprefix("http://"),
+        region=region,
+    )
+    server.sns_path = sns_path
+    emulator.notify()
+    reindex.rebuild_all()
+
+    running.s3_endpoint_url = endpoint
+    running.bucket = DEFAULT_BUCKET
+    print(
+        "uploads: enabled without authentication (local use only: anyone who can reach "
+        f"{options.host}:{server.port} can upload)",
+        file=out,
+        flush=True,
+    )
+    print(f"data: {'(ephemeral) ' if options.ephemeral else ''}{root}", file=out, flush=True)
+
+
+def _start_external(
+    options: Options,
+    running: Running,
+    api_factory: AppFactory,
+    reindex_factory: AppFactory,
+    out: TextIO,
+) -> None:
+    assert options.bucket
+    settings = _settings(options, options.bucket, options.endpoint_url, "off")
+    running.settings = settings
+    api = api_factory(settings)
+    reindex = reindex_factory(settings)
+    # No events arrive from a bucket we did not wire up: build the derived index now.
+    reindex.rebuild_all()
+    _start_server(options, running, api, settings.region)
+    running.s3_endpoint_url = (
+        settings.s3_endpoint_url or f"https://s3.{settings.region}.amazonaws.com"
+    )
+    running.bucket = options.bucket
+    print(
+        "uploads: off (serving an existing bucket; the index is rebuilt only at start)",
+        file=out,
+        flush=True,
+    )
+
+
+# -- command line -------------------------------------------------------------------------------
+
+
+def _url_ttl(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be an integer number of seconds") from None
+    if not config.MIN_URL_TTL <= value <= config.MAX_URL_TTL:
+        raise argparse.ArgumentTypeError(
+            f"must be between {config.MIN_URL_TTL} and {config.MAX_URL_TTL}"
+        )
+    return value
+
+
+def _port(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be an integer") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be between 0 and 65535")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``serve`` subcommand's options."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=8080,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"keep the embedded bucket here across restarts (default: ./{DEFAULT_DATA_DIR})",
+    )
+    store.add_argument(
+        "--ephemeral",
+        action="store_true",
+        help="keep the embedded bucket in a temporary directory, deleted at exit",
+    )
+    parser.add_argument(
+        "--bucket",
+        default=None,
+        help="serve this existing bucket instead of an embedded one "
+        "(credentials from the environment; no persistence)",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="S3 endpoint of --bucket (an S3-compatible store); default AWS",
+    )
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="bucket region (default: AWS_REGION, AWS_DEFAULT_REGION or us-east-1)",
+    )
+    parser.add_argument(
+        "--url-ttl",
+        type=_url_ttl,
+        default=None,
+        help=f"lifetime of presigned download URLs in seconds (default: {config.DEFAULT_URL_TTL})",
+    )
+    parser.add_argument(
+        "--fallback-index-url",
+        default=None,
+        help="index to redirect to for projects that do not exist here",
+    )
+
+
+def _options(args: argparse.Namespace) -> Options:
+    if args.endpoint_url and not args.bucket:
+        raise config.ConfigError("--endpoint-url needs --bucket")
+    if args.bucket and (args.data_dir is not None or args.ephemeral):
+        raise config.ConfigError("--bucket serves an existing bucket: no --data-dir/--ephemeral")
+    return Options(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        ephemeral=args.ephemeral,
+        bucket=args.bucket,
+        endpoint_url=args.endpoint_url,
+        region=args.region,
+        url_ttl=args.url_ttl,
+        fallback_index_url=args.fallback_index_url,
+    )
+
+
+def _setup_logging() -> None:
+    """JSON lines on stderr: stdout carries the ``index:``/``s3:`` lines that scripts parse.
+
+    The CLI may already have configured the package logger (on stdout, with ``--log-level``);
+    keep its level and format, move its output to stderr.
+    """
+    from ..logs import JsonFormatter  # the handlers' format, so one log stream reads alike
+
+    package = logging.getLogger("serverless_pypi")
+    streams = [h for h in package.handlers if isinstance(h, logging.StreamHandler)]
+    for handler in streams:
+        if handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
+    if not streams:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        package.addHandler(handler)
+        package.propagate = False
+    if package.level == logging.NOTSET:
+        level = (os.environ.get(config.LOG_LEVEL) or "INFO").upper()
+        package.setLevel(level if level in config.LOG_LEVELS else "INFO")
+    # Libraries that would log request details (signatures, presigned URLs) stay quiet.
+    for name in ("botocore", "boto3", "urllib3", "s3transfer", "werkzeug"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGTERM, handled like Ctrl-C."""
+
+
+def _raise_stop(signum: int, frame: Any) -> None:
+    raise _Stop
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run until Ctrl-C or SIGTERM; 0 on a clean stop, 2 for bad options, 1 if start fails."""
+    try:
+        options = _options(args)
+    except config.ConfigError as exc:
+        print(f"serverless-pypi serve: error: {exc}", file=sys.stderr)
+        return 2
+    _setup_logging()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_stop) if in_main else None
+    running: Running | None = None
+    try:
+        running = start(options)
+        threading.Event().wait()
+    except (KeyboardInterrupt, _Stop):
+        pass
+    except config.ConfigError as exc:
+        print(f"serverless-pypi serve: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        log.exception("could not start")
+        print(f"serverless-pypi serve: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut cleanup
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if running is not None:
+            running.stop()
+        if in_main:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m serverless_pypi.local.serve`` (the CLI normally calls ``run``)."""
+    parser = argparse.ArgumentParser(prog="serverless-pypi serve")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""The local HTTP server: each request becomes a payload-2.0 event for the API handler.
+
+It must be threaded: moto delivers S3 notifications synchronously inside the S3 request, so an
+upload the API handler makes waits until our own SNS endpoint has answered.
+Paths under ``/_local/`` are reserved for the server itself and never reach the API handler
+(no project or API route can start with ``_``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from . import events
+from .context import LocalContext
+from .sns import MAX_MESSAGE_BYTES, SnsEndpoint
+
+log = logging.getLogger("serverless_pypi.local")
+
+RESERVED_PREFIX = "/_local/"
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class LocalServer(ThreadingHTTPServer):
+    """A threaded HTTP server bound to one API handler and (optionally) one SNS endpoint."""
+
+    daemon_threads = True  # keep-alive connections must not hold up shutdown
+
+    def __init__(self, host: str, port: int, api: Handler, *, region: str = "us-east-1") -> None:
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        self.api = api
+        self.region = region
+        self.sns: SnsEndpoint | None = None
+        self.sns_path = ""
+        super().__init__((host, port), _RequestHandler)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def loopback_url(self) -> str:
+        """A URL for this server that works from this machine (wildcard binds → loopback)."""
+        host = str(self.server_address[0])
+        if host in ("0.0.0.0", ""):  # noqa: S104 (comparing, not binding)
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="local-http", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.server_close()
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: LocalServer
+    protocol_version = "HTTP/1.1"
+    server_version = "serverless-pypi-local"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are dropped after this
+
+    def _dispatch(self) -> None:
+        started = time.monotonic()
+        request_id = str(uuid.uuid4())
+        path = self.path.partition("?")[0]
+        status = self._serve(request_id)
+        log.info(
+            "http",
+            extra={
+                "method": self.command,
+                "path": path[:200],  # never the query string
+                "status": status,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+                "api_request_id": request_id,
+            },
+        )
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
+
+    def _serve(self, request_id: str) -> int:
+        try:
+            raw_path, _ = events.split_target(self.path)
+        except events.BadRequest:
+            return self._text(400, "Bad request: malformed request target.")
+        reserved = raw_path.startswith(RESERVED_PREFIX)
+        body = self._read_body(MAX_MESSAGE_BYTES if reserved else events.MAX_BODY_BYTES)
+        if body is None:
+            return self._last_status
+        if reserved:
+            return self._serve_sns(raw_path, body)
+
+        request = events.HttpRequest(
+            method=self.command,
+            target=self.path,
+            protocol=self.request_version,
+            headers=tuple(self.headers.items()),
+            body=body,
+            source_ip=str(self.client_address[0]),
+            server_port=self.server.port,
+        )
+        context = LocalContext(function_name="serverless-pypi-api", region=self.server.region)
+        try:
+            event = events.to_event(request, request_id=request_id)
+            result = self.server.api(event, context)
+            response = events.from_result(result, method=self.command)
+        except events.BadRequest:
+            return self._text(400, "Bad request.")
+        except events.InvalidResponse as exc:
+            log.error("invalid handler response", extra={"reason": str(exc)})
+            return self._text(500, "Internal Server Error")
+        except Exception:
+            log.exception("API handler failed")
+            return self._text(500, "Internal Server Error")
+        self._write(
+            response.status, [*response.headers, ("apigw-requestid", request_id)], response.body
+        )
+        return response.status
+
+    def _serve_sns(self, raw_path: str, body: bytes) -> int:
+        sns = self.server.sns
+        path_ok = bool(self.server.sns_path) and hmac.compare_digest(
+            raw_path.encode(), self.server.sns_path.encode()
+        )
+        if sns is None or not path_ok:
+            return self._text(404, "Not found.")
+        if self.command != "POST":
+            return self._text(405, "Method not allowed.", [("Allow", "POST")])
+        status, message = sns.handle(body)
+        return self._text(status, message)
+
+    def _read_body(self, limit: int) -> bytes | None:
+        """The request body by Content-Length, or ``None`` after answering an error."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            self._text(411, "Length required: chunked request bodies are not supported.")
+            return None
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return b""
+        try:
+            length = int(raw)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self.close_connection = True
+            self._text(400, "Bad request: malformed Content-Length.")
+            return None
+        if length > limit:
+            self.close_connection = True  # the unread body makes the connection unusable
+            self._text(413, "Request entity too large.")
+            return None
+        body = self.rfile.read(length)
+        if len(body) != length:
+            self.close_connection = True
+            self._last_status = 400
+            return None
+        return body
+
+    def handle_expect_100(self) -> bool:
+        """Refuse an oversized upload before the client sends it."""
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = 0
+        if length > events.MAX_BODY_BYTES:
+            self.close_connection = True
+            self._text(413, "Request entity too large.")
+            return False
+        return super().handle_expect_100()
+
+    def _text(self, status: int, message: str, headers: list[tuple[str, str]] | None = None) -> int:
+        body = (message + "\n").encode("utf-8")
+        extra = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+        self._write(status, [*extra, *(headers or [])], b"" if self.command == "HEAD" else body)
+        return status
+
+    def _write(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self._last_status = status
+        try:
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    _last_status = 0
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Replaced by the JSON access line in ``_dispatch``."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("http server: " + format, *args)
