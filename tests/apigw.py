@@ -6,9 +6,15 @@ import base64
 from typing import Any
 
 
-def http_event(method: str, raw_path: str, *, query: str = "",
-               headers: dict[str, str] | None = None, body: bytes | None = None,
-               stage: str = "$default") -> dict[str, Any]:
+def http_event(
+    method: str,
+    raw_path: str,
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    stage: str = "$default",
+) -> dict[str, Any]:
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
@@ -19,8 +25,13 @@ def http_event(method: str, raw_path: str, *, query: str = "",
             "accountId": "123456789012",
             "apiId": "api",
             "domainName": "api.example.test",
-            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
-                     "sourceIp": "127.0.0.1", "userAgent": "test"},
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "test",
+            },
             "requestId": "req-1",
             "routeKey": "$default",
             "stage": stage,

@@ -21,8 +21,9 @@ def _dist_name(name: str) -> str:
     return canonicalize_name(name).replace("-", "_")
 
 
-def metadata_text(name: str, version: str, requires: tuple[str, ...] = (),
-                  requires_python: str | None = None) -> str:
+def metadata_text(
+    name: str, version: str, requires: tuple[str, ...] = (), requires_python: str | None = None
+) -> str:
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
@@ -35,8 +36,14 @@ def _record_line(path: str, data: bytes) -> str:
     return f"{path},sha256={digest},{len(data)}"
 
 
-def wheel_bytes(name: str, version: str, *, requires: tuple[str, ...] = (),
-                requires_python: str | None = None, payload: bytes = b"") -> bytes:
+def wheel_bytes(
+    name: str,
+    version: str,
+    *,
+    requires: tuple[str, ...] = (),
+    requires_python: str | None = None,
+    payload: bytes = b"",
+) -> bytes:
     """A pure-Python wheel whose module ``<name>`` has ``VERSION``."""
     dist = _dist_name(name)
     info = f"{dist}-{version}.dist-info"
@@ -67,6 +74,7 @@ import base64, hashlib, os, zipfile
 
 NAME, VERSION, REQUIRES = {name!r}, {version!r}, {requires!r}
 DIST = NAME.lower().replace("-", "_").replace(".", "_")
+WHEEL = b"Wheel-Version: 1.0\\nGenerator: tests\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
 
 def _metadata():
     lines = ["Metadata-Version: 2.1", "Name: " + NAME, "Version: " + VERSION]
@@ -80,7 +88,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     info = DIST + "-" + VERSION + ".dist-info"
     files = {{DIST + "/__init__.py": ("VERSION = %r\\n" % VERSION).encode(),
              info + "/METADATA": _metadata().encode(),
-             info + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: tests\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}}
+             info + "/WHEEL": WHEEL}}
     record = []
     for path, data in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()

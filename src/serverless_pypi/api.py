@@ -52,10 +52,10 @@ class ApiApp:
         if request_id is None and isinstance(event, dict):
             request_id = (event.get("requestContext") or {}).get("requestId")
         token = logs.request_id.set(str(request_id) if request_id else None)
-        head = False
+        method = path = None
         try:
             request = gateway.parse_event(event)
-            head = request.method == "HEAD"
+            method, path = request.method, "/" + "/".join(request.segments)
             response = self.route(request)
         except HttpError as exc:
             response = gateway.text(exc.status, exc.message, exc.headers)
@@ -65,10 +65,9 @@ class ApiApp:
         except Exception:
             log.exception("unhandled error")
             response = gateway.text(500, "Internal error.")
-        finally:
-            logs.request_id.reset(token)
-        log.info("request", extra={"status": response.status})
-        return response.to_event(head=head)
+        log.info("request", extra={"method": method, "path": path, "status": response.status})
+        logs.request_id.reset(token)
+        return response.to_event(head=method == "HEAD")
 
     # -- routing -------------------------------------------------------------------------
     def route(self, request: Request) -> Response:

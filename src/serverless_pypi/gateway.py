@@ -115,7 +115,8 @@ def parse_event(event: Any) -> Request:
     query = event.get("rawQueryString") or ""
     if not isinstance(query, str):
         raise HttpError(400, "Bad request: malformed query string.")
-    raw_headers = event.get("headers") or {}
+    raw_headers = event.get("headers")
+    raw_headers = {} if raw_headers is None else raw_headers
     if not isinstance(raw_headers, Mapping):
         raise HttpError(400, "Bad request: malformed headers.")
     headers = {str(k).lower(): str(v) for k, v in raw_headers.items()}

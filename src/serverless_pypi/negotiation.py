@@ -62,6 +62,9 @@ def choose(accept: str | None) -> tuple[Format, str] | None:
 
 
 def choose_from_query(value: str) -> tuple[Format, str] | None:
-    """``?format=<media type>`` overrides ``Accept`` (handy in a browser)."""
-    offer = _OFFERS.get(value.strip().lower())
+    """``?format=<media type>`` overrides ``Accept`` (handy in a browser).
+
+    A ``+`` typed into a browser's address bar arrives as a space after form decoding.
+    """
+    offer = _OFFERS.get(value.strip().lower().replace(" ", "+"))
     return None if offer is None else (offer[0], offer[1])
