@@ -76,13 +76,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: LocalServer
     protocol_version = "HTTP/1.1"
     server_version = "serverless-pypi-local"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version
+
     timeout = 120  # idle keep-alive connections are dropped after this
 
     def _dispatch(self) -> None:
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         path = self.path.partition("?")[0]
+        if path.startswith(RESERVED_PREFIX):
+            path = RESERVED_PREFIX + "…"  # the SNS path carries a secret token
         status = self._serve(request_id)
         log.info(
             "http",
