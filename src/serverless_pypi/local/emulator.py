@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 import urllib.request
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import boto3
@@ -22,6 +24,55 @@ TOPIC_NAME = "serverless-pypi-bucket-events"
 EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
 #: moto accepts any credentials; our own admin clients never use the environment's.
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+_pending = threading.local()
+_send_event: Callable[..., None] | None = None  # moto's own, once patched
+
+
+def _defer_s3_notifications() -> None:
+    """Make moto send S3 events after the request that caused them, not in the middle of it.
+
+    moto notifies inside ``put_object`` *before* it sets the object's Content-Type and user
+    metadata, so a subscriber that looks at the object sees it half-written (AWS notifies
+    about the finished object). Inside requests wrapped by ``_AfterRequest`` events are queued
+    and sent once moto's handler has returned, still before the client gets its response; the
+    patch changes nothing for any other use of moto in the process (``mock_aws``).
+    """
+    global _send_event
+    from moto.s3 import notifications
+
+    if _send_event is not None:
+        return
+    _send_event = notifications.send_event
+
+    def send_event(*args: Any, **kwargs: Any) -> None:
+        queue = getattr(_pending, "events", None)
+        if queue is None:
+            assert _send_event is not None
+            _send_event(*args, **kwargs)
+        else:
+            queue.append((args, kwargs))
+
+    notifications.send_event = send_event
+
+
+class _AfterRequest:
+    """WSGI middleware: flush the S3 events queued while moto handled this request."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        _pending.events = []
+        try:
+            result = self.app(environ, start_response)
+        finally:
+            queued, _pending.events = _pending.events, None
+        for args, kwargs in queued:
+            assert _send_event is not None
+            _send_event(*args, **kwargs)
+        return result
 
 
 class Emulator:
@@ -47,6 +98,9 @@ class Emulator:
             quiet.setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
+        _defer_s3_notifications()
+        wsgi_server = self._server._server  # werkzeug's server; its handlers call .app
+        wsgi_server.app = _AfterRequest(wsgi_server.app)
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         common = {
