@@ -9,7 +9,7 @@ output "upload_url" {
 }
 
 output "bucket_name" {
-  description = "Name of the bucket holding the distributions (<project>/<file>)."
+  description = "Name of the bucket holding the distributions (key: project/file)."
   value       = local.bucket_name
 }
 
@@ -34,7 +34,7 @@ output "api_function_arn" {
 }
 
 output "reindex_function_name" {
-  description = "Name of the reindex Lambda function (invoke it to rebuild the index)."
+  description = "Name of the reindex Lambda function."
   value       = aws_lambda_function.reindex.function_name
 }
 
