@@ -1,0 +1,262 @@
+"""``serverless-pypi serve`` end to end: the real handlers, the CLI process, its options."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from dists import wheel_bytes, wheel_filename
+
+from serverless_pypi.local import serve
+from serverless_pypi.local.serve import Options, Running, start
+
+JSON = "application/vnd.pypi.simple.v1+json"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _get(url: str, accept: str = JSON, follow: bool = True) -> tuple[int, dict[str, str], bytes]:
+    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def _s3(running: Running) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=running.s3_endpoint_url,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+
+
+def _project_names(index_url: str) -> list[str]:
+    status, _, body = _get(index_url)
+    assert status == 200
+    return [p["name"] for p in json.loads(body)["projects"]]
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """``serve.run`` configures the package logger, as a command should; undo it for others."""
+    package = logging.getLogger("serverless_pypi")
+    state = (list(package.handlers), package.propagate, package.level)
+    yield
+    package.handlers[:], package.propagate, package.level = state
+
+
+@pytest.fixture
+def running() -> Iterator[Running]:
+    run = start(Options(port=0, ephemeral=True), out=io.StringIO())
+    yield run
+    run.stop()
+
+
+# -- the real handlers, in process -------------------------------------------------------------
+
+
+def test_a_wheel_put_into_the_bucket_is_served(running: Running) -> None:
+    assert _project_names(running.index_url) == []
+    data = wheel_bytes("My_Pkg", "1.0")
+    filename = wheel_filename("My_Pkg", "1.0")
+    _s3(running).put_object(Bucket=running.bucket, Key=f"My_Pkg/{filename}", Body=data)
+
+    # No waiting: the S3 → SNS → reindex chain ran before put_object returned.
+    assert _project_names(running.index_url) == ["my-pkg"]
+    status, _, body = _get(running.index_url + "my-pkg/")
+    assert status == 200
+    (file,) = json.loads(body)["files"]
+    assert file["filename"] == filename
+    file_url = urllib.request.urljoin(running.index_url + "my-pkg/", file["url"])
+    status, headers, _ = _get(file_url, follow=False)
+    assert status in (302, 307)
+    assert headers["Location"].startswith(running.s3_endpoint_url + "/")
+    assert _get(file_url, accept="*/*")[2] == data
+
+    _s3(running).delete_object(Bucket=running.bucket, Key=f"My_Pkg/{filename}")
+    assert _project_names(running.index_url) == []
+
+
+def test_the_index_survives_a_restart(tmp_path: Path) -> None:
+    first = start(Options(port=0, data_dir=tmp_path / "data"), out=io.StringIO())
+    try:
+        for name in ("alpha", "Beta.Two"):
+            _s3(first).put_object(
+                Bucket=first.bucket,
+                Key=f"{name}/{wheel_filename(name, '1.0')}",
+                Body=wheel_bytes(name, "1.0"),
+            )
+    finally:
+        first.stop()
+    second = start(Options(port=0, data_dir=tmp_path / "data"), out=io.StringIO())
+    try:
+        assert sorted(_project_names(second.index_url)) == ["alpha", "beta-two"]
+    finally:
+        second.stop()
+
+
+def test_serving_an_existing_bucket_rebuilds_its_index_at_start(running: Running) -> None:
+    # The embedded moto of one server stands in for "an existing S3-compatible bucket".
+    s3 = _s3(running)
+    s3.create_bucket(Bucket="existing")
+    s3.put_object(
+        Bucket="existing",
+        Key=f"gamma/{wheel_filename('gamma', '2.0')}",
+        Body=wheel_bytes("gamma", "2.0"),
+    )
+    out = io.StringIO()
+    external = start(
+        Options(port=0, bucket="existing", endpoint_url=running.s3_endpoint_url), out=out
+    )
+    try:
+        assert external.emulator is None and external.data is None
+        assert _project_names(external.index_url) == ["gamma"]
+        assert f"s3: {running.s3_endpoint_url} bucket=existing\n" in out.getvalue()
+        assert external.settings is not None and external.settings.uploads == "off"
+    finally:
+        external.stop()
+
+
+# -- options ----------------------------------------------------------------------------------
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_option_defaults() -> None:
+    args = _parse()
+    assert (args.host, args.port, args.data_dir, args.ephemeral) == ("127.0.0.1", 8080, None, False)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--data-dir", "x", "--ephemeral"),
+        ("--port", "70000"),
+        ("--url-ttl", "5"),
+        ("--url-ttl", "soon"),
+    ],
+)
+def test_bad_options_are_usage_errors(argv: tuple[str, ...]) -> None:
+    with pytest.raises(SystemExit) as info:
+        _parse(*argv)
+    assert info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--endpoint-url", "http://127.0.0.1:9000"),
+        ("--bucket", "b", "--ephemeral"),
+        ("--bucket", "b", "--data-dir", "d"),
+        ("--ephemeral", "--fallback-index-url", "ftp://example.test/"),
+    ],
+)
+def test_inconsistent_options_exit_2(
+    argv: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert serve.run(_parse("--port", "0", *argv)) == 2
+    assert "error" in capsys.readouterr().err
+
+
+# -- the command, as a user runs it ------------------------------------------------------------
+
+
+def _read_lines(stream: Any, lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+
+
+def _wait_for(lines: queue.Queue[str], prefixes: tuple[str, ...], timeout: float) -> dict[str, str]:
+    found: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while set(found) != set(prefixes):
+        line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        for prefix in prefixes:
+            if line.startswith(prefix):
+                assert prefix not in found, f"{prefix!r} printed twice"
+                found[prefix] = line[len(prefix) :].strip()
+    return found
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_command_prints_its_urls_and_stops_cleanly(tmp_path: Path, stop_signal: int) -> None:
+    executable = Path(sys.executable).with_name("serverless-pypi")
+    stderr_path = tmp_path / "stderr.log"
+    started = time.monotonic()
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(executable), "--log-level", "INFO", "serve", "--ephemeral", "--port", "0"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            lines: queue.Queue[str] = queue.Queue()
+            threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+            found = _wait_for(lines, ("index: ", "s3: ", "data: "), timeout=60)
+            ready = time.monotonic() - started
+            index_url = found["index: "]
+            s3_endpoint, bucket = found["s3: "].split(" bucket=")
+            assert index_url.startswith("http://127.0.0.1:") and index_url.endswith("/simple/")
+            assert s3_endpoint.startswith("http://127.0.0.1:") and bucket == "pypi"
+            data_dir = Path(found["data: "].removeprefix("(ephemeral) "))
+            assert data_dir.is_dir()
+
+            s3 = boto3.client(
+                "s3",
+                endpoint_url=s3_endpoint,
+                region_name="us-east-1",
+                config=Config(s3={"addressing_style": "path"}),
+            )
+            s3.put_object(
+                Bucket=bucket,
+                Key=f"delta/{wheel_filename('delta', '1.0')}",
+                Body=wheel_bytes("delta", "1.0"),
+            )
+            assert _project_names(index_url) == ["delta"]
+            file_url = urllib.request.urljoin(
+                index_url + "delta/", json.loads(_get(index_url + "delta/")[2])["files"][0]["url"]
+            )
+            assert _get(file_url, follow=False)[0] in (302, 307)
+
+            process.send_signal(stop_signal)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert not data_dir.exists()
+    log = stderr_path.read_text()
+    assert "X-Amz-Signature" not in log and "Authorization" not in log
+    assert "Traceback" not in log
+    print(f"serve ready after {ready:.2f}s")  # shown with -s; the start-up cost users feel
