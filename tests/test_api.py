@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 import pytest
 from apigw import http_event
@@ -91,7 +92,11 @@ def test_project_page_merges_spellings_and_drops_junk(app: ApiApp, stocked: Buck
         "my_pkg-2.0+local-py3-none-any.whl",
     ]
     assert body["versions"] == ["1.0", "1.1", "2.0+local"]
-    assert all(f["hashes"] == {} and isinstance(f["size"], int) for f in body["files"])
+    for f in body["files"]:
+        key = urlsplit(urljoin(f"{BASE}/simple/my-pkg/", f["url"])).path.removeprefix("/files/")
+        data = stocked.client.get_object(Bucket=stocked.name, Key=unquote(key))["Body"].read()
+        assert f["hashes"] == {"sha256": hashlib.sha256(data).hexdigest()}
+        assert f["size"] == len(data)
     page_url = f"{BASE}/simple/my-pkg/"
     urls = [urlsplit(urljoin(page_url, f["url"])).path for f in body["files"]]
     assert urls[0] == "/files/My_Pkg/my_pkg-1.0-py3-none-any.whl"
@@ -121,7 +126,9 @@ def test_html_link_text_is_the_filename_of_its_href(app: ApiApp, stocked: Bucket
     Links().feed(response["body"])
     assert len(links) == 3
     for href, text in links:
-        assert unquote(href.rsplit("/", 1)[1]) == text
+        path, _, fragment = href.partition("#")
+        assert unquote(path.rsplit("/", 1)[1]) == text
+        assert fragment.startswith("sha256=")
 
 
 @pytest.mark.parametrize(

@@ -158,14 +158,14 @@ def test_hostile_messages_are_skipped_and_write_nothing(
     before = bucket.client.list_objects_v2(Bucket=bucket.name).get("Contents", [])
     result = app.handle(sns_event(message))
     assert result["skipped"] >= 1
-    assert result["prefixes"] == 0
+    assert result["projects"] == []
     after = bucket.client.list_objects_v2(Bucket=bucket.name).get("Contents", [])
     assert after == before
 
 
 @pytest.mark.parametrize("event", [None, {}, {"Records": None}, {"Records": [{"Sns": 5}]}, []])
 def test_malformed_lambda_events_do_not_raise(app: ReindexApp, event: Any) -> None:
-    assert app.handle(event)["prefixes"] == 0
+    assert app.handle(event)["projects"] == []
 
 
 def test_one_bad_record_does_not_fail_the_batch(app: ReindexApp, bucket: Bucket) -> None:

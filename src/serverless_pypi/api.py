@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from . import catalog, config, derived, gateway, logs, names, render
 from .gateway import HttpError, Request, Response
@@ -24,6 +23,9 @@ READ_METHODS = ("GET", "HEAD")
 PAGE_CACHE = "no-cache"
 #: Canonical-name and trailing-slash redirects never change.
 PERMANENT_CACHE = "max-age=86400"
+#: Files are immutable, and so is the METADATA extracted from them.
+METADATA_CACHE = "max-age=86400"
+METADATA_SUFFIX = ".metadata"
 
 
 def _with_query(location: str, request: Request) -> str:
@@ -32,11 +34,6 @@ def _with_query(location: str, request: Request) -> str:
 
 def _content_type(fmt: Format, media_type: str) -> str:
     return f"{media_type}; charset=utf-8" if fmt is Format.HTML else media_type
-
-
-def file_url(key: str) -> str:
-    """A project page's link to a file, relative to ``/simple/<project>/``."""
-    return "../../files/" + quote(key, safe="/")
 
 
 class ApiApp:
@@ -126,6 +123,19 @@ class ApiApp:
             location = f"{project}/" if not request.trailing_slash else f"../{project}/"
             return gateway.redirect(301, _with_query(location, request), PERMANENT_CACHE)
         fmt, media_type = self._negotiate(request)
+        extension = "json" if fmt is Format.JSON else "html"
+        stored = self.bucket.get(derived.project_page_key(project, extension))
+        if stored is not None:
+            body = stored[0]
+        else:
+            listed = self._listed_page(project, fmt)
+            if isinstance(listed, Response):
+                return listed
+            body = listed
+        return gateway.page(request, body, _content_type(fmt, media_type), PAGE_CACHE)
+
+    def _listed_page(self, project: str, fmt: Format) -> bytes | Response:
+        """A page from a listing, for a project the reindex Lambda has not indexed yet."""
         prefixes = catalog.spellings(self.bucket, project)
         files = catalog.project_files(self.bucket, prefixes)
         if not files:
@@ -133,17 +143,15 @@ class ApiApp:
         page_files = [
             render.PageFile(
                 filename=f.filename,
-                url=file_url(f.location.key),
+                url=render.file_url(f.location.key),
                 version=str(f.location.dist.version),
                 size=f.size,
             )
             for f in files
         ]
         if fmt is Format.JSON:
-            text = render.project_json(project, page_files)
-        else:
-            text = render.project_html(project, page_files)
-        return gateway.page(request, text.encode(), _content_type(fmt, media_type), PAGE_CACHE)
+            return render.project_json(project, page_files).encode()
+        return render.project_html(project, page_files).encode()
 
     def _missing_project(self, project: str, *, private: bool) -> Response:
         """404, or the fallback index when no private project exists under any spelling."""
@@ -154,6 +162,8 @@ class ApiApp:
 
     # -- files ---------------------------------------------------------------------------
     def file(self, request: Request, prefix: str, filename: str) -> Response:
+        if filename.endswith(METADATA_SUFFIX):
+            return self.core_metadata(request, prefix, filename.removesuffix(METADATA_SUFFIX))
         location = names.parse_key(f"{prefix}/{filename}")
         if location is None or self.bucket.head(location.key) is None:
             raise HttpError(404, "Not found: no such file.")
@@ -161,6 +171,26 @@ class ApiApp:
             location.key, method=request.method, expires_in=self.settings.url_ttl
         )
         return gateway.redirect(302, url)
+
+    def core_metadata(self, request: Request, prefix: str, filename: str) -> Response:
+        """PEP 658: the wheel's METADATA, served directly (one S3 read, no second round trip
+        for the client). The sidecar exists exactly when a page advertises it."""
+        location = names.parse_key(f"{prefix}/{filename}")
+        stored = None
+        if location is not None and location.dist.is_wheel:
+            stored = self.bucket.get(derived.metadata_key(location.key))
+        if stored is None:
+            raise HttpError(404, "Not found: no metadata for this file.")
+        body = stored[0]
+        return gateway.Response(
+            200,
+            body,
+            {
+                "Content-Type": "application/octet-stream",
+                "ETag": gateway.etag_for(body),
+                "Cache-Control": METADATA_CACHE,
+            },
+        )
 
 
 _app: ApiApp | None = None

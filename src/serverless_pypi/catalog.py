@@ -66,13 +66,14 @@ def _distributions(objects: Iterable[ObjectInfo]) -> Iterator[ListedFile]:
         yield ListedFile(location=location, size=obj.size)
 
 
+def spelling_rank(location: names.DistributionKey) -> tuple[bool, str]:
+    """Of two files with one filename under different spellings, the lower rank is served:
+    the canonical spelling first, then the first in sort order."""
+    return (location.prefix != location.project, location.prefix)
+
+
 def _preferred(a: ListedFile, b: ListedFile) -> ListedFile:
-    """Of two files with one filename under different spellings, serve the canonical one."""
-
-    def rank(f: ListedFile) -> tuple[bool, str]:
-        return (f.location.prefix != f.location.project, f.location.prefix)
-
-    return min(a, b, key=rank)
+    return min(a, b, key=lambda f: spelling_rank(f.location))
 
 
 def project_files(bucket: Bucket, prefixes: Iterable[str]) -> list[ListedFile]:

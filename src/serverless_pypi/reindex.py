@@ -1,30 +1,40 @@
-"""The reindex Lambda: keeps the root index in step with the bucket.
+"""The reindex Lambda: keeps derived data in step with the bucket.
 
-Events are hints, not facts: for each prefix an event names, the bucket itself is asked whether
-the prefix still holds a distribution. That makes duplicated, reordered and concurrent events
-harmless. The root state is updated with conditional writes (``IfMatch``/``IfNoneMatch``) and
-retried on 412, and the rendered pages record which state they show, so the last writer always
-leaves pages that match the newest state.
+Events are hints, not facts: for each key an event names, the bucket itself is asked what is
+there now. That makes duplicated, reordered and concurrent events converge. Each project's
+document and the root state are updated with conditional writes retried on 412, and rendered
+pages record which state they show (see ``publish``), so the last writer leaves the newest pages.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-import random
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalog, config, derived, logs, names, render
 from .events import parse
-from .storage import Bucket, PreconditionFailed, StorageError, make_client
+from .project_index import (
+    HTML_TYPE,
+    JSON_TYPE,
+    MAX_ATTEMPTS,
+    Outcome,
+    ProjectIndex,
+    backoff,
+    report_non_distributions,
+)
+from .publish import Page, Publisher
+from .storage import Bucket, ObjectInfo, PreconditionFailed, StorageError, make_client
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-HTML_TYPE = "text/html; charset=utf-8"
-JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+#: A manual invocation: ``{"reindex": "*"}`` rebuilds everything, ``{"reindex": "<name>"}``
+#: one project.
+MANUAL_KEY = "reindex"
+Progress = Callable[[int, int], None]
 
 
 @dataclass(slots=True)
@@ -32,42 +42,19 @@ class RebuildReport:
     projects: int = 0
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    files_added: int = 0
+    files_removed: int = 0
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.removed)
+        return bool(self.added or self.removed or self.files_added or self.files_removed)
 
 
-def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not crypto
-
-
-def _apply(projects: derived.Projects, presence: Mapping[str, bool]) -> bool:
-    """Set each prefix's membership from ``presence``; True when anything changed."""
-    changed = False
-    for prefix, present in presence.items():
-        project = names.canonical(prefix)
-        assert project is not None
-        spellings = projects.get(project, [])
-        if present and prefix not in spellings:
-            projects[project] = sorted([*spellings, prefix])
-            changed = True
-        elif not present and prefix in spellings:
-            remaining = [p for p in spellings if p != prefix]
-            if remaining:
-                projects[project] = remaining
-            else:
-                del projects[project]
-            changed = True
-    return changed
-
-
-def _diff(before: derived.Projects, after: derived.Projects) -> RebuildReport:
-    return RebuildReport(
-        projects=len(after),
-        added=sorted(set(after) - set(before)),
-        removed=sorted(set(before) - set(after)),
-    )
+def _runs_by_prefix(objects: Iterable[ObjectInfo]) -> Iterator[tuple[str, list[ObjectInfo]]]:
+    """Group a listing into runs of one top-level prefix (a listing is sorted, so the keys of
+    one prefix are contiguous): memory is bounded by the largest prefix, not the bucket."""
+    for prefix, run in itertools.groupby(objects, key=lambda o: o.key.partition("/")[0]):
+        yield prefix, list(run)
 
 
 class ReindexApp:
@@ -76,24 +63,31 @@ class ReindexApp:
     def __init__(self, settings: config.Settings, bucket: Bucket | None = None) -> None:
         self.settings = settings
         self.bucket = bucket or Bucket(make_client(settings), settings.bucket)
+        self.root = Publisher(self.bucket, derived.PROJECTS_STATE, self._load_root, _root_pages)
 
     # -- entry point ---------------------------------------------------------------------
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         token = logs.request_id.set(getattr(context, "aws_request_id", None))
         try:
+            if isinstance(event, Mapping) and MANUAL_KEY in event:
+                return self._manual(event[MANUAL_KEY])
             parsed = parse(event)
-            prefixes: set[str] = set()
+            by_project: dict[str, set[str]] = defaultdict(set)
             for change in parsed.changes:
-                prefix = self._project_prefix(change.bucket, change.key)
-                if prefix is None:
+                location = self._distribution(change.bucket, change.key)
+                if location is None:
                     parsed.skipped += 1
                 else:
-                    prefixes.add(prefix)
-            report = self.update(prefixes) if prefixes else RebuildReport()
+                    by_project[location.project].add(location.key)
+            outcomes = {
+                p: ProjectIndex(self.bucket, p).update(keys)
+                for p, keys in sorted(by_project.items())
+            }
+            report = self._update_root(outcomes) if outcomes else RebuildReport()
             result = {
                 "changes": len(parsed.changes),
                 "skipped": parsed.skipped,
-                "prefixes": len(prefixes),
+                "projects": sorted(by_project),
                 "added": report.added,
                 "removed": report.removed,
             }
@@ -102,130 +96,169 @@ class ReindexApp:
         finally:
             logs.request_id.reset(token)
 
-    def _project_prefix(self, bucket: str, key: str) -> str | None:
+    def _distribution(self, bucket: str, key: str) -> names.DistributionKey | None:
         if bucket != self.settings.bucket:
             log.warning("event for another bucket", extra={"event_bucket": bucket[:100]})
             return None
         if names.is_index_key(key):
             log.debug("event about derived data", extra={"key": key})
             return None
-        prefix, sep, _ = key.partition("/")
-        if not sep or names.canonical(prefix) is None:
-            catalog.report_ignored(key, "not under a valid project prefix")
-            return None
-        return prefix
+        location = names.parse_key(key)
+        if location is None:
+            catalog.report_ignored(key, "not a distribution of a valid project")
+        return location
 
-    # -- incremental update --------------------------------------------------------------
-    def update(self, prefixes: Iterable[str]) -> RebuildReport:
-        """Bring the root state in line with what the bucket holds under ``prefixes``."""
-        presence = {p: catalog.has_distribution(self.bucket, p) for p in prefixes}
-        return self._commit(lambda projects: _apply(projects, presence))
+    def _manual(self, target: Any) -> dict[str, Any]:
+        if target == "*":
+            report = self.rebuild_all()
+        elif isinstance(target, str) and names.canonical(target) is not None:
+            report = self.rebuild_project(names.canonical(target) or "")
+        else:
+            log.warning("manual reindex needs a project name or '*'")
+            return {"error": "manual reindex needs a project name or '*'"}
+        return {
+            "projects": report.projects,
+            "added": report.added,
+            "removed": report.removed,
+            "files_added": report.files_added,
+            "files_removed": report.files_removed,
+        }
 
-    # -- full rebuild --------------------------------------------------------------------
-    def rebuild_all(self) -> RebuildReport:
-        """Recompute the root state from a listing of the whole bucket (one pass, streamed)."""
-        scanned: derived.Projects = {}
-        for obj in self.bucket.list_objects(""):
-            if names.is_index_key(obj.key):
-                continue
-            location = names.parse_key(obj.key)
-            if location is None:
-                catalog.report_ignored(obj.key, "not a distribution of a valid project")
-                continue
-            spellings = scanned.setdefault(location.project, [])
-            if location.prefix not in spellings:
-                spellings.append(location.prefix)
-
-        def replace(projects: derived.Projects) -> bool:
-            # Prefixes where the stored state disagrees with the scan may have changed since
-            # the scan (a concurrent event): ask the bucket again for just those.
-            stored = {p for spellings in projects.values() for p in spellings}
-            seen = {p for spellings in scanned.values() for p in spellings}
-            presence = {p: catalog.has_distribution(self.bucket, p) for p in stored ^ seen}
-            target = {name: list(spellings) for name, spellings in scanned.items()}
-            _apply(target, presence)
-            if target == projects:
-                return False
-            projects.clear()
-            projects.update(target)
-            return True
-
-        report = self._commit(replace, force_publish=True)
-        log.info(
-            "full rebuild",
-            extra={
-                "projects": report.projects,
-                "added": len(report.added),
-                "removed": len(report.removed),
-            },
-        )
-        return report
-
-    # -- state and pages -----------------------------------------------------------------
-    def _load_state(self) -> tuple[derived.Projects, str | None]:
+    # -- root ----------------------------------------------------------------------------
+    def _load_root(self) -> tuple[derived.Projects, str | None]:
         stored = self.bucket.get(derived.PROJECTS_STATE)
         if stored is None:
             return {}, None
         return derived.load_projects(stored[0]), stored[1]
 
-    def _commit(
-        self, mutate: Callable[[derived.Projects], bool], *, force_publish: bool = False
+    def _update_root(
+        self, outcomes: Mapping[str, Outcome], *, replace_all: bool = False
     ) -> RebuildReport:
+        """Set each project's root entry from its outcome (with ``replace_all``, projects not
+        in ``outcomes`` are dropped)."""
         for attempt in range(MAX_ATTEMPTS):
-            projects, etag = self._load_state()
-            before = {k: list(v) for k, v in projects.items()}
-            if mutate(projects) or (force_publish and etag is None):
+            projects, etag = self._load_root()
+            before = set(projects)
+            target = dict(projects)
+            if replace_all:
+                # A project an event added while the rebuild was listing is not in
+                # ``outcomes``; its document, not its absence from our listing, decides.
+                for name in set(projects) - set(outcomes):
+                    files, _ = ProjectIndex(self.bucket, name).load()
+                    if not files:
+                        del target[name]
+            for name, outcome in outcomes.items():
+                if outcome.present:
+                    target[name] = list(outcome.prefixes)
+                else:
+                    target.pop(name, None)
+            if target != projects or (etag is None and target):
                 try:
                     etag = self.bucket.put(
                         derived.PROJECTS_STATE,
-                        derived.dump_projects(projects),
+                        derived.dump_projects(target),
                         "application/json",
                         if_match=etag,
                         if_none_match=etag is None,
                     )
                 except PreconditionFailed:
-                    _backoff(attempt)
+                    backoff(attempt)
                     continue
             if etag is not None:
-                self._publish(projects, etag)
-            return _diff(before, projects)
+                self.root.publish(target, etag)
+            return RebuildReport(
+                projects=len(target),
+                added=sorted(set(target) - before),
+                removed=sorted(before - set(target)),
+                files_added=sum(len(o.added) for o in outcomes.values()),
+                files_removed=sum(len(o.removed) for o in outcomes.values()),
+            )
         raise StorageError(503, "root state: too many concurrent updates")
 
-    def _publish(self, projects: derived.Projects, etag: str) -> None:
-        """Write the root pages for state ``etag`` unless they already show it; repeat while
-        the state moves on underneath, so the last writer leaves the newest pages."""
-        for _ in range(MAX_ATTEMPTS):
-            head = self.bucket.head(derived.ROOT_JSON)
-            shown = (head or {}).get("Metadata", {}).get(derived.STATE_ETAG_META)
-            if shown != etag:
-                marker = {derived.STATE_ETAG_META: etag}
-                self.bucket.put(
-                    derived.ROOT_HTML,
-                    render.root_html(projects).encode(),
-                    HTML_TYPE,
-                    metadata=marker,
-                )
-                self.bucket.put(
-                    derived.ROOT_JSON,
-                    render.root_json(projects).encode(),
-                    JSON_TYPE,
-                    metadata=marker,
-                )
-            latest = self.bucket.head(derived.PROJECTS_STATE)
-            if latest is None or latest.get("ETag") == etag:
-                return
-            projects, new_etag = self._load_state()
-            if new_etag is None:
-                return
-            etag = new_etag
-        log.warning("root pages may lag the state; the next event will catch up")
+    # -- full rebuild --------------------------------------------------------------------
+    def rebuild_project(self, project: str) -> RebuildReport:
+        """Rebuild one project's derived data from a listing of all its spellings."""
+        index = ProjectIndex(self.bucket, project)
+        spellings = catalog.spellings(self.bucket, project)
+        observed: dict[str, ObjectInfo | None] = {}
+        for prefix in spellings:
+            observed.update(report_non_distributions(self.bucket.list_objects(prefix + "/")))
+        known, _ = index.load()
+        stale = {k.partition("/")[0] for k in known} - set(spellings)
+        outcome = index.apply(observed, authoritative_prefixes={*spellings, *stale})
+        return self._update_root({project: outcome})
+
+    def rebuild_all(self, progress: Progress | None = None) -> RebuildReport:
+        """Rebuild all derived data from one streamed listing of the bucket.
+
+        Each prefix is applied as soon as its run of the listing ends, so memory holds one
+        prefix's objects at a time plus one entry per project. Upload times already recorded
+        are kept.
+        """
+        outcomes: dict[str, Outcome] = {}
+        seen_prefixes: dict[str, set[str]] = defaultdict(set)
+        objects = 0
+        for prefix, run in _runs_by_prefix(self.bucket.list_objects("")):
+            objects += len(run)
+            project = names.canonical(prefix)
+            if project is None:
+                if not names.is_index_key(prefix + "/"):
+                    for obj in run:
+                        catalog.report_ignored(obj.key, "not under a valid project prefix")
+                continue
+            observed = report_non_distributions(run)
+            if not observed:
+                continue
+            seen_prefixes[project].add(prefix)
+            outcome = ProjectIndex(self.bucket, project).apply(
+                observed, authoritative_prefixes={prefix}
+            )
+            outcomes[project] = _merge(outcomes.get(project), outcome)
+            if progress:
+                progress(objects, len(outcomes))
+        # Documents of projects (or spellings) that no longer have any object.
+        for doc in self.bucket.list_objects(derived.PROJECT_DOCS_PREFIX):
+            project = doc.key.removeprefix(derived.PROJECT_DOCS_PREFIX).removesuffix(".json")
+            if names.canonical(project) != project:
+                continue
+            index = ProjectIndex(self.bucket, project)
+            if project in outcomes:
+                known_prefixes = set(outcomes[project].prefixes)
+            else:
+                known_prefixes = {k.partition("/")[0] for k in index.load()[0]}
+            stale = known_prefixes - seen_prefixes[project]
+            if stale or project not in outcomes:
+                outcome = index.apply({}, authoritative_prefixes=stale)
+                outcomes[project] = _merge(outcomes.get(project), outcome)
+        report = self._update_root(outcomes, replace_all=True)
+        log.info("full rebuild", extra={"projects": report.projects, "objects": objects})
+        return report
+
+
+def _merge(first: Outcome | None, second: Outcome) -> Outcome:
+    """Outcomes of one project applied prefix by prefix: the later one has the final state."""
+    if first is None:
+        return second
+    return Outcome(
+        present=second.present,
+        prefixes=second.prefixes,
+        added=first.added + second.added,
+        removed=first.removed + second.removed,
+    )
+
+
+def _root_pages(projects: derived.Projects) -> list[Page]:
+    return [
+        Page(derived.ROOT_HTML, render.root_html(projects).encode(), HTML_TYPE),
+        Page(derived.ROOT_JSON, render.root_json(projects).encode(), JSON_TYPE),
+    ]
 
 
 _app: ReindexApp | None = None
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Lambda entry point (SNS-wrapped S3 events)."""
+    """Lambda entry point (SNS-wrapped S3 events, or a manual ``{"reindex": ...}``)."""
     global _app
     if _app is None:
         settings = config.load()

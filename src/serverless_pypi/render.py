@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from packaging.version import InvalidVersion, Version
@@ -49,6 +50,14 @@ data-dist-info-metadata="sha256={{ f.metadata_sha256 }}"{% endif %}
   </body>
 </html>
 """
+
+
+def file_url(key: str) -> str:
+    """A project page's link to the file at ``key``, relative to ``/simple/<project>/``.
+
+    Stable and API-owned: the API answers it with a redirect to a fresh presigned URL.
+    """
+    return "../../files/" + quote(key, safe="/")
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,24 @@ class Bucket:
         except BotoCoreError as exc:
             raise _translate(exc, "GetObject") from exc
 
+    def open(self, key: str) -> tuple[Any, ObjectInfo] | None:
+        """A streaming body and what S3 said about it, or None when it does not exist."""
+        try:
+            response = self.client.get_object(Bucket=self.name, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                return None
+            raise _translate(exc, "GetObject") from exc
+        except BotoCoreError as exc:
+            raise _translate(exc, "GetObject") from exc
+        info = ObjectInfo(
+            key=key,
+            size=int(response.get("ContentLength", 0)),
+            last_modified=response["LastModified"],
+            etag=str(response.get("ETag", "")),
+        )
+        return response["Body"], info
+
     def head(self, key: str) -> dict[str, Any] | None:
         try:
             return dict(self.client.head_object(Bucket=self.name, Key=key))

@@ -1,0 +1,221 @@
+"""Derived data of one project: its document, METADATA sidecars and rendered pages.
+
+The document maps each source key to what was derived from it. Updates are conditional writes
+(``IfMatch`` / ``IfNoneMatch``) retried on 412; bytes are only downloaded when a key is new or its
+ETag changed, and the derived facts are cached across retries. Sidecars are written before the
+document that advertises them and deleted after the document that stops advertising them.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from hashlib import sha256
+
+from . import archive, derived, names, render
+from .catalog import report_ignored, spelling_rank
+from .derived import FileRecord, ProjectFiles
+from .publish import Page, Publisher
+from .storage import Bucket, ObjectInfo, PreconditionFailed, StorageError
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+HTML_TYPE = "text/html; charset=utf-8"
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+DOC_TYPE = "application/json"
+METADATA_TYPE = "application/octet-stream"
+
+
+def upload_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not crypto
+
+
+def page_files(files: Mapping[str, FileRecord]) -> list[render.PageFile]:
+    """One entry per filename (the canonical spelling wins), sorted by filename."""
+    chosen: dict[str, tuple[names.DistributionKey, FileRecord]] = {}
+    for key, record in files.items():
+        location = names.parse_key(key)
+        if location is None:
+            continue
+        other = chosen.get(location.dist.filename)
+        if other is None or spelling_rank(location) < spelling_rank(other[0]):
+            chosen[location.dist.filename] = (location, record)
+    return [
+        render.PageFile(
+            filename=filename,
+            url=render.file_url(location.key),
+            version=str(location.dist.version),
+            size=record.size,
+            sha256=record.sha256,
+            requires_python=record.requires_python,
+            metadata_sha256=record.metadata_sha256,
+            yanked=record.yanked,
+            upload_time=record.upload_time,
+        )
+        for filename, (location, record) in sorted(chosen.items())
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    present: bool
+    prefixes: tuple[str, ...]
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+class ProjectIndex:
+    """Maintains ``.index/projects/<name>.json`` and what is rendered from it."""
+
+    def __init__(self, bucket: Bucket, project: str) -> None:
+        self.bucket = bucket
+        self.project = project
+        self.doc_key = derived.project_doc_key(project)
+        self._facts: dict[tuple[str, str], tuple[FileRecord, bytes | None]] = {}
+        self.publisher = Publisher(bucket, self.doc_key, self.load, self.pages)
+
+    def load(self) -> tuple[ProjectFiles, str | None]:
+        stored = self.bucket.get(self.doc_key)
+        if stored is None:
+            return {}, None
+        return derived.load_project(stored[0], self.project), stored[1]
+
+    def pages(self, files: ProjectFiles) -> list[Page]:
+        html_key = derived.project_page_key(self.project, "html")
+        json_key = derived.project_page_key(self.project, "json")
+        if not files:
+            return [Page(html_key, None), Page(json_key, None)]
+        entries = page_files(files)
+        return [
+            Page(html_key, render.project_html(self.project, entries).encode(), HTML_TYPE),
+            Page(json_key, render.project_json(self.project, entries).encode(), JSON_TYPE),
+        ]
+
+    # -- observing the bucket ---------------------------------------------------------------
+    def observe(self, keys: Iterable[str]) -> dict[str, ObjectInfo | None]:
+        observed: dict[str, ObjectInfo | None] = {}
+        for key in keys:
+            head = self.bucket.head(key)
+            observed[key] = (
+                None
+                if head is None
+                else ObjectInfo(
+                    key=key,
+                    size=int(head.get("ContentLength", 0)),
+                    last_modified=head["LastModified"],
+                    etag=str(head.get("ETag", "")),
+                )
+            )
+        return observed
+
+    def _derive(
+        self, key: str, previous: FileRecord | None
+    ) -> tuple[FileRecord, bytes | None] | None:
+        """Download and inspect ``key``; None when it vanished meanwhile."""
+        opened = self.bucket.open(key)
+        if opened is None:
+            return None
+        stream, info = opened
+        cached = self._facts.get((key, info.etag))
+        if cached is not None:
+            stream.close()
+            return cached
+        try:
+            facts = archive.inspect(stream, key)
+        finally:
+            stream.close()
+        if facts.problem:
+            log.warning("derived what it could", extra={"key": key, "problem": facts.problem})
+        record = FileRecord(
+            etag=info.etag,
+            size=facts.size,
+            sha256=facts.sha256,
+            upload_time=previous.upload_time if previous else upload_time(info.last_modified),
+            requires_python=facts.requires_python,
+            metadata_sha256=sha256(facts.metadata).hexdigest() if facts.metadata else None,
+            yanked=previous.yanked if previous else False,
+        )
+        self._facts[(key, info.etag)] = (record, facts.metadata)
+        return record, facts.metadata
+
+    # -- updating ---------------------------------------------------------------------------
+    def apply(
+        self,
+        observed: Mapping[str, ObjectInfo | None],
+        *,
+        authoritative_prefixes: Iterable[str] = (),
+    ) -> Outcome:
+        """Make the document agree with ``observed``; keys under an authoritative prefix that
+        were not observed are gone."""
+        authoritative = frozenset(authoritative_prefixes)
+        for attempt in range(MAX_ATTEMPTS):
+            files, etag = self.load()
+            before = dict(files)
+            gone = [k for k in files if k.partition("/")[0] in authoritative and k not in observed]
+            for key in gone:
+                del files[key]
+            for key, info in observed.items():
+                previous = files.get(key)
+                if info is None:
+                    files.pop(key, None)
+                elif previous is None or previous.etag != info.etag:
+                    derived_file = self._derive(key, previous)
+                    if derived_file is None:
+                        files.pop(key, None)
+                        continue
+                    record, metadata = derived_file
+                    if metadata is not None:
+                        self.bucket.put(derived.metadata_key(key), metadata, METADATA_TYPE)
+                    files[key] = record
+            if files != before:
+                try:
+                    etag = self.bucket.put(
+                        self.doc_key,
+                        derived.dump_project(self.project, files),
+                        DOC_TYPE,
+                        if_match=etag,
+                        if_none_match=etag is None,
+                    )
+                except PreconditionFailed:
+                    backoff(attempt)
+                    continue
+            if etag is not None:
+                self.publisher.publish(files, etag)
+            removed = sorted(set(before) - set(files))
+            self._drop_sidecars(removed, before)
+            return Outcome(
+                present=bool(files),
+                prefixes=tuple(sorted({k.partition("/")[0] for k in files})),
+                added=tuple(sorted(set(files) - set(before))),
+                removed=tuple(removed),
+            )
+        raise StorageError(503, f"project {self.project}: too many concurrent updates")
+
+    def _drop_sidecars(self, removed: list[str], before: ProjectFiles) -> None:
+        for key in removed:
+            if before[key].metadata_sha256 and self.bucket.head(key) is None:
+                self.bucket.delete(derived.metadata_key(key))
+
+    def update(self, keys: Iterable[str]) -> Outcome:
+        """An event named ``keys``: look at each and bring the document in line."""
+        return self.apply(self.observe(keys))
+
+
+def report_non_distributions(objects: Iterable[ObjectInfo]) -> dict[str, ObjectInfo]:
+    """The distributions among ``objects``, logging the rest once."""
+    kept: dict[str, ObjectInfo] = {}
+    for obj in objects:
+        if names.parse_key(obj.key) is None:
+            report_ignored(obj.key, "not a distribution of this project")
+        else:
+            kept[obj.key] = obj
+    return kept
