@@ -78,12 +78,12 @@ variable "bucket_name" {
 
   validation {
     # No dots: virtual-hosted-style HTTPS (and so presigned URLs) breaks on dotted names.
-    condition = var.bucket_name == null || (
-      can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.bucket_name))
-      && !startswith(coalesce(var.bucket_name, "-"), "xn--")
-      && !endswith(coalesce(var.bucket_name, "-"), "-s3alias")
-      && !endswith(coalesce(var.bucket_name, "-"), "--ol-s3")
-    )
+    condition = var.bucket_name == null || alltrue([
+      can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.bucket_name)),
+      !startswith(coalesce(var.bucket_name, "-"), "xn--"),
+      !endswith(coalesce(var.bucket_name, "-"), "-s3alias"),
+      !endswith(coalesce(var.bucket_name, "-"), "--ol-s3"),
+    ])
     error_message = "bucket_name must be 3-63 characters of lowercase letters, digits and hyphens, start and end with a letter or digit, contain no dots, and not start with xn-- or end with -s3alias or --ol-s3."
   }
 }
