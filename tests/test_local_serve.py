@@ -9,6 +9,7 @@ import logging
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -260,3 +261,27 @@ def test_command_prints_its_urls_and_stops_cleanly(tmp_path: Path, stop_signal: 
     assert "X-Amz-Signature" not in log and "Authorization" not in log
     assert "Traceback" not in log
     print(f"serve ready after {ready:.2f}s")  # shown with -s; the start-up cost users feel
+
+
+def test_start_failures_exit_1_and_leave_nothing_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from serverless_pypi.local.persistence import DataDir
+
+    busy = DataDir(tmp_path / "busy")
+    try:
+        assert serve.run(_parse("--port", "0", "--data-dir", str(tmp_path / "busy"))) == 1
+        assert "in use by another serverless-pypi serve" in capsys.readouterr().err
+    finally:
+        busy.close()
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        threads = threading.active_count()
+        assert serve.run(_parse("--port", str(port), "--data-dir", str(tmp_path / "d"))) == 1
+        assert "Address already in use" in capsys.readouterr().err
+    # moto was started before the bind failed; it was stopped again, and the data dir unlocked.
+    assert threading.active_count() <= threads
+    DataDir(tmp_path / "d").close()

@@ -9,6 +9,7 @@ only when everything is ready, so a script that waits for them can use the serve
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import secrets
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from .. import config
+from .persistence import DataDirError
 
 log = logging.getLogger("serverless_pypi.local")
 
@@ -208,6 +210,11 @@ def _start_embedded(
 
     running.s3_endpoint_url = endpoint
     running.bucket = DEFAULT_BUCKET
+    if not _is_loopback(options.host):
+        log.warning(
+            "listening beyond this machine with unauthenticated uploads",
+            extra={"host": options.host},
+        )
     print(
         "uploads: enabled without authentication (local use only: anyone who can reach "
         f"{options.host}:{server.port} can upload)",
@@ -215,6 +222,13 @@ def _start_embedded(
         flush=True,
     )
     print(f"data: {'(ephemeral) ' if options.ephemeral else ''}{root}", file=out, flush=True)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _start_external(
@@ -391,6 +405,9 @@ def run(args: argparse.Namespace) -> int:
     except config.ConfigError as exc:
         print(f"serverless-pypi serve: error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, DataDirError) as exc:  # port in use, data directory busy or unwritable
+        print(f"serverless-pypi serve: error: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:
         log.exception("could not start")
         print(f"serverless-pypi serve: error: {exc}", file=sys.stderr)
