@@ -86,6 +86,21 @@ def test_query_string_repeated_parameters_are_joined() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("host", "prefix"),
+    [
+        ("abc.execute-api.test", "abc"),
+        ("127.0.0.1:8080", "127.0.0.1"),
+        ("[::1]:8080", "[::1]"),
+        ("localhost:1", "localhost"),
+    ],
+)
+def test_domain_prefix(host: str, prefix: str) -> None:
+    event = events.to_event(_request("/", headers=(("Host", host),)), request_id="r")
+    assert event["requestContext"]["domainName"] == host
+    assert event["requestContext"]["domainPrefix"] == prefix
+
+
 def test_absolute_form_target_and_bad_targets() -> None:
     event = events.to_event(_request("http://example.test/simple/?q=1"), request_id="r")
     assert (event["rawPath"], event["rawQueryString"]) == ("/simple/", "q=1")
@@ -291,6 +306,12 @@ def test_server_refuses_oversized_and_chunked_bodies(
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(b"POST /legacy/ HTTP/1.1\r\nHost: x\r\nContent-Length: 10485761\r\n\r\n")
         assert sock.recv(100).startswith(b"HTTP/1.1 413")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"PUT /legacy/ HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            b"Content-Length: 20000000\r\n\r\n"
+        )
+        assert sock.recv(100).startswith(b"HTTP/1.1 413")  # refused before the body is sent
     response = _send(
         server, "POST", "/legacy/", body=iter([b"abc"]), headers={"Transfer-Encoding": "chunked"}
     )

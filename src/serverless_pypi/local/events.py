@@ -85,6 +85,12 @@ def _clf_time(epoch: float) -> str:
     return f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:{clock} +0000"
 
 
+def _domain_prefix(domain: str) -> str:
+    """First label of the host, as API Gateway reports it (IP literals are kept whole)."""
+    host = domain.rpartition("]")[0] + "]" if domain.startswith("[") else domain.split(":")[0]
+    return host if host.startswith("[") or host.replace(".", "").isdigit() else host.split(".")[0]
+
+
 def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """API Gateway joins repeated names with commas (payload 2.0 has no multi-value maps)."""
     out: dict[str, str] = {}
@@ -125,7 +131,7 @@ def to_event(request: HttpRequest, *, request_id: str, now: float | None = None)
             "apiId": API_ID,
             # API Gateway puts the request's host here; locally that includes the port.
             "domainName": domain,
-            "domainPrefix": domain.split(".", 1)[0].split(":", 1)[0],
+            "domainPrefix": _domain_prefix(domain),
             "http": {
                 "method": request.method,
                 "path": unquote(raw_path),
