@@ -1,0 +1,397 @@
+"""Apply examples/complete against moto server, read everything back, destroy.
+
+One apply per session (about a minute: moto's lifecycle and SQS waiters dominate). The tests
+run in file order: the empty second plan first, read-backs next, then the notification test
+(which has to remove the TLS-only bucket policy, see shared/terraform-testing.md), destroy last.
+
+moto cannot run Lambda code; handler behaviour is tested in pytest elsewhere. This checks wiring.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from tfsupport import ROOT, run_tf, tf_env
+
+from serverless_pypi import config
+
+pytestmark = pytest.mark.terraform
+
+REGION = "us-east-1"
+VARS = ["-var", "jwt_issuer=https://issuer.example.com", "-var", 'jwt_audience=["pypi"]']
+NAME = "acme-pypi"  # examples/complete's default name
+READ_ROUTES = {
+    f"{method} {path}"
+    for method in ("GET", "HEAD")
+    for path in ("/", "/simple", "/simple/{proxy+}", "/files/{proxy+}")
+}
+UPLOAD_ROUTES = {"POST /", "POST /legacy", "POST /legacy/{proxy+}"}
+
+# Test-only provider settings, merged into the example's provider block by terraform's override
+# file mechanism; AWS_ENDPOINT_URL in the environment sends every service to moto.
+PROVIDER_OVERRIDE = """\
+provider "aws" {
+  s3_use_path_style           = true
+  skip_metadata_api_check     = true
+  skip_credentials_validation = true
+  max_retries                 = 2
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    """The applied example: where it lives, how to reach moto, what it output."""
+
+    directory: Path
+    env: dict[str, str]
+    endpoint: str
+    outputs: dict[str, Any]
+    destroyed: bool = field(default=False)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+def _snapshot(target: Path) -> Path:
+    """Copy the module, its sources and examples/complete to ``target``.
+
+    Others may edit src/ while this runs; a snapshot keeps the second plan honest, and terraform's
+    state and .terraform/ stay out of the repository. The relative ``source = "../.."`` still
+    resolves, to the snapshot.
+    """
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for tf in ROOT.glob("*.tf"):
+        shutil.copy(tf, target / tf.name)
+    (target / "src").mkdir()
+    shutil.copy(ROOT / "src" / "lambda_build.py", target / "src")
+    shutil.copytree(
+        ROOT / "src" / "serverless_pypi", target / "src" / "serverless_pypi", ignore=ignore
+    )
+    example = target / "examples" / "complete"
+    shutil.copytree(
+        ROOT / "examples" / "complete",
+        example,
+        ignore=shutil.ignore_patterns(".terraform*", "terraform.tfstate*"),
+    )
+    (example / "moto_override.tf").write_text(PROVIDER_OVERRIDE)
+    return example
+
+
+def _prebuild_layer(snapshot: Path) -> None:
+    """Build the layer from PyPI once into the repository's build/ (cached across sessions by the
+    builder's stamp) and seed the snapshot with it, so apply's build step needs no network."""
+    cache = ROOT / "build"
+    name = "layer-py3.13-arm64.zip"
+    proc = subprocess.run(
+        [sys.executable, ROOT / "src" / "lambda_build.py", "--only", "layer", "--out", cache],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        pytest.skip(
+            f"could not build the dependency layer (PyPI unreachable?):\n{proc.stderr[-2000:]}"
+        )
+    (snapshot / "build").mkdir()
+    for suffix in ("", ".inputs"):
+        shutil.copy(cache / f"{name}{suffix}", snapshot / "build" / f"{name}{suffix}")
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    snapshot = tmp_path_factory.mktemp("terraform-apply")
+    directory = _snapshot(snapshot)
+    _prebuild_layer(snapshot)
+    env = tf_env(
+        {
+            "AWS_ENDPOINT_URL": moto_endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+        }
+    )
+    run_tf(["init", "-input=false"], cwd=directory, env=env)
+    run_tf(["apply", "-auto-approve", "-input=false", *VARS], cwd=directory, env=env)
+    outputs = json.loads(run_tf(["output", "-json"], cwd=directory, env=env).stdout)
+    built = Stack(directory, env, moto_endpoint, {k: v["value"] for k, v in outputs.items()})
+    yield built
+    if not built.destroyed:  # a test failed before test_destroy: still clean up
+        _empty_bucket(built)
+        run_tf(
+            ["destroy", "-auto-approve", "-input=false", *VARS],
+            cwd=directory,
+            env=env,
+            ok_codes=(0, 1),
+        )
+
+
+def _empty_bucket(stack: Stack) -> None:
+    """Delete every version and delete marker: moto answers 500 to destroying a versioned bucket
+    that still holds a delete marker. The TLS-only policy goes first, or moto refuses the calls."""
+    s3 = stack.client("s3")
+    bucket = stack.outputs["bucket_name"]
+    s3.delete_bucket_policy(Bucket=bucket)
+    listing = s3.list_object_versions(Bucket=bucket)
+    for entry in listing.get("Versions", []) + listing.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
+
+
+def test_second_plan_is_empty(stack: Stack) -> None:
+    proc = run_tf(
+        ["plan", "-detailed-exitcode", "-input=false", *VARS],
+        cwd=stack.directory, env=stack.env, ok_codes=(0, 2),
+    )  # fmt: skip
+    assert proc.returncode == 0, f"second plan is not empty:\n{proc.stdout[-6000:]}"
+
+
+def test_functions(stack: Stack) -> None:
+    lam = stack.client("lambda")
+    api = lam.get_function_configuration(FunctionName=stack.outputs["api_function_name"])
+    reindex = lam.get_function_configuration(FunctionName=stack.outputs["reindex_function_name"])
+    assert api["Handler"] == "serverless_pypi.api.handler"
+    assert reindex["Handler"] == "serverless_pypi.reindex.handler"
+    for function in (api, reindex):
+        assert function["Runtime"] == "python3.13"
+        assert function["Architectures"] == ["arm64"]
+        assert function["TracingConfig"]["Mode"] == "Active"
+
+    (layer_arn,) = {layer["Arn"] for f in (api, reindex) for layer in f["Layers"]}
+    assert all(len(f["Layers"]) == 1 for f in (api, reindex))
+
+    # The environment is exactly what config.py reads, with the example's values.
+    api_env = api["Environment"]["Variables"]
+    assert set(api_env) == config.API_ENV_VARS
+    assert set(reindex["Environment"]["Variables"]) == config.REINDEX_ENV_VARS
+    settings = config.load(api_env)  # what the handler will make of it at cold start
+    assert settings.bucket == stack.outputs["bucket_name"]
+    assert settings.uploads == "authenticated"
+    assert settings.fallback_index_url == "https://pypi.org/simple/"
+    assert settings.url_ttl == 300
+    assert api["Role"] == stack.outputs["api_role_arn"]
+    assert reindex["Role"] == stack.outputs["reindex_role_arn"]
+
+    concurrency = lam.get_function_concurrency(FunctionName=reindex["FunctionName"])
+    assert concurrency["ReservedConcurrentExecutions"] == 2
+    invoke_config = lam.get_function_event_invoke_config(FunctionName=reindex["FunctionName"])
+    destination = invoke_config["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination.endswith(f":{NAME}-reindex-failures")
+
+    (layer,) = lam.list_layer_versions(LayerName=f"{NAME}-dependencies")["LayerVersions"]
+    assert layer["LayerVersionArn"] == layer_arn
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+    assert layer["CompatibleRuntimes"] == ["python3.13"]
+
+
+def test_bucket_hardening(stack: Stack) -> None:
+    s3 = stack.client("s3")
+    bucket = stack.outputs["bucket_name"]
+    assert bucket.startswith(f"{NAME}-")
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]
+    assert ownership["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    default = encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+    assert default["SSEAlgorithm"] == "AES256"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
+    assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 3
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
+    assert tags["project"] == "serverless-pypi"
+
+    (topic_config,) = s3.get_bucket_notification_configuration(Bucket=bucket)["TopicConfigurations"]
+    assert topic_config["TopicArn"] == stack.outputs["topic_arn"]
+    assert set(topic_config["Events"]) == {"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}
+
+
+def test_topic_admits_only_this_bucket_and_feeds_reindex(stack: Stack) -> None:
+    sns = stack.client("sns")
+    topic = stack.outputs["topic_arn"]
+    policy = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    bucket_arn = f"arn:aws:s3:::{stack.outputs['bucket_name']}"
+    assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": bucket_arn}
+
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    reindex_arn = stack.client("lambda").get_function_configuration(
+        FunctionName=stack.outputs["reindex_function_name"]
+    )["FunctionArn"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("lambda", reindex_arn)]
+
+    permission = _lambda_policy(stack, stack.outputs["reindex_function_name"])
+    assert permission["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert permission["Condition"]["ArnLike"]["AWS:SourceArn"] == topic
+
+
+def _lambda_policy(stack: Stack, function: str) -> dict[str, Any]:
+    policy = json.loads(stack.client("lambda").get_policy(FunctionName=function)["Policy"])
+    (statement,) = policy["Statement"]
+    return statement
+
+
+def test_routes_and_integration(stack: Stack) -> None:
+    gateway = stack.client("apigatewayv2")
+    api_id = stack.outputs["api_id"]
+    routes = gateway.get_routes(ApiId=api_id)["Items"]
+    assert {r["RouteKey"] for r in routes} == READ_ROUTES | UPLOAD_ROUTES
+    (integration,) = gateway.get_integrations(ApiId=api_id)["Items"]
+    for route in routes:
+        assert route["Target"] == f"integrations/{integration['IntegrationId']}"
+        assert route["AuthorizationType"] == "JWT"
+    (authorizer_id,) = {route["AuthorizerId"] for route in routes}
+    authorizer = gateway.get_authorizer(ApiId=api_id, AuthorizerId=authorizer_id)
+    assert authorizer["AuthorizerType"] == "JWT"
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    assert integration["PayloadFormatVersion"] == "2.0"
+    api_function = stack.client("lambda").get_function_configuration(
+        FunctionName=stack.outputs["api_function_name"]
+    )
+    assert api_function["FunctionArn"] in integration["IntegrationUri"]
+
+    permission = _lambda_policy(stack, stack.outputs["api_function_name"])
+    assert permission["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    source = permission["Condition"]["ArnLike"]["AWS:SourceArn"]
+    assert source.startswith("arn:aws:execute-api:") and f":{api_id}/" in source
+
+    assert stack.outputs["index_url"].endswith(
+        f"{api_id}.execute-api.{REGION}.amazonaws.com/simple/"
+    )
+    assert stack.outputs["upload_url"].endswith("/legacy/")
+
+
+def _statements(stack: Stack, role: str) -> list[dict[str, Any]]:
+    iam = stack.client("iam")
+    (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    return document["Statement"]
+
+
+def _allowed(statements: list[dict[str, Any]], action: str) -> list[str]:
+    return [
+        resource
+        for s in statements
+        if s["Effect"] == "Allow" and action in s["Action"]
+        for resource in s["Resource"]
+    ]
+
+
+def test_iam_least_privilege(stack: Stack) -> None:
+    bucket_arn = f"arn:aws:s3:::{stack.outputs['bucket_name']}"
+    api = _statements(stack, f"{NAME}-api")
+    reindex = _statements(stack, f"{NAME}-reindex")
+
+    assert _allowed(api, "s3:GetObject") == [f"{bucket_arn}/*"]
+    assert _allowed(api, "s3:PutObject") == [f"{bucket_arn}/*"]  # uploads are on
+    assert _allowed(api, "s3:DeleteObject") == []
+    denied = [s for s in api if s["Effect"] == "Deny"]
+    assert denied and denied[0]["Resource"] == [f"{bucket_arn}/.index/*"]
+
+    assert _allowed(reindex, "s3:GetObject") == [f"{bucket_arn}/*"]
+    assert _allowed(reindex, "s3:PutObject") == [f"{bucket_arn}/.index/*"]
+    assert _allowed(reindex, "s3:DeleteObject") == [f"{bucket_arn}/.index/*"]
+    assert _allowed(reindex, "sqs:SendMessage")[0].endswith(f":{NAME}-reindex-failures")
+    for statements in (api, reindex):
+        assert _allowed(statements, "xray:PutTraceSegments") == ["*"]  # tracing is on
+        assert all(not a.startswith("iam:") for s in statements for a in s["Action"])
+
+
+def test_log_groups(stack: Stack) -> None:
+    groups = stack.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{NAME}-")
+    retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups["logGroups"]}
+    assert retention == {f"/aws/lambda/{NAME}-api": 90, f"/aws/lambda/{NAME}-reindex": 90}
+
+
+def test_new_wheel_notifies_the_topic(stack: Stack) -> None:
+    """Drop a wheel into the bucket; the S3 event reaches the topic (seen by an SQS probe)."""
+    sns, sqs, s3 = stack.client("sns"), stack.client("sqs"), stack.client("s3")
+    queue_url = sqs.create_queue(QueueName="test-probe")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    subscription = sns.subscribe(
+        TopicArn=stack.outputs["topic_arn"], Protocol="sqs", Endpoint=queue_arn
+    )["SubscriptionArn"]
+    try:
+        bucket = stack.outputs["bucket_name"]
+        s3.delete_bucket_policy(Bucket=bucket)  # moto applies the TLS-only Deny to plain HTTP
+        key = "Demo_Pkg/demo_pkg-1.0-py3-none-any.whl"
+        s3.put_object(Bucket=bucket, Key=key, Body=b"PK\x05\x06" + b"\0" * 18)
+        records = _receive_s3_records(sqs, queue_url)
+        assert any(
+            r["eventName"].startswith("ObjectCreated:")
+            and r["s3"]["bucket"]["name"] == bucket
+            and r["s3"]["object"]["key"] in (key, "Demo_Pkg%2Fdemo_pkg-1.0-py3-none-any.whl")
+            for r in records
+        ), records
+    finally:
+        sns.unsubscribe(SubscriptionArn=subscription)
+        sqs.delete_queue(QueueUrl=queue_url)
+
+
+def _receive_s3_records(sqs: Any, queue_url: str, wait: float = 10) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    deadline = time.monotonic() + wait
+    while not records and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            envelope = json.loads(message["Body"])
+            records += json.loads(envelope["Message"]).get("Records", [])
+    return records
+
+
+def test_destroy_leaves_nothing(stack: Stack) -> None:
+    _empty_bucket(stack)
+    run_tf(["destroy", "-auto-approve", "-input=false", *VARS], cwd=stack.directory, env=stack.env)
+    stack.destroyed = True
+
+    assert stack.client("lambda").list_functions()["Functions"] == []
+    assert stack.client("lambda").list_layers()["Layers"] == []
+    assert stack.client("s3").list_buckets()["Buckets"] == []
+    assert stack.client("sns").list_topics()["Topics"] == []
+    assert stack.client("sns").list_subscriptions()["Subscriptions"] == []
+    assert stack.client("sqs").list_queues().get("QueueUrls", []) == []
+    assert stack.client("iam").list_roles()["Roles"] == []
+    assert stack.client("logs").describe_log_groups()["logGroups"] == []
+    assert stack.client("apigatewayv2").get_apis()["Items"] == []
