@@ -23,3 +23,14 @@ def test_mocked_plan_assertions() -> None:
     init(ROOT)
     proc = run_tf(["test", "-test-directory=tests/terraform"], cwd=ROOT)
     assert "0 failed" in proc.stdout
+
+
+def test_version_constraints() -> None:
+    """Terraform >= 1.5; the aws provider constraint admits 5.100 (this machine) and 6.x."""
+    text = (ROOT / "versions.tf").read_text()
+    assert 'required_version = ">= 1.5"' in text
+    assert 'version = ">= 5.0, < 7.0"' in text
+    assert (
+        not (ROOT / ".terraform.lock.hcl").exists()
+        or ".terraform.lock.hcl" in (ROOT / ".gitignore").read_text()
+    )
