@@ -5,12 +5,9 @@
 # on the user's API), package.layer.tf (zips built at apply time).
 
 data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
 
   api_function_name     = "${var.name}-api"
   reindex_function_name = "${var.name}-reindex"

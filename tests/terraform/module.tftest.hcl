@@ -8,9 +8,6 @@ mock_provider "aws" {
   mock_data "aws_caller_identity" {
     defaults = { account_id = "123456789012" }
   }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
   mock_data "aws_s3_bucket" {
     defaults = { id = "existing-bucket", arn = "arn:aws:s3:::existing-bucket" }
   }
