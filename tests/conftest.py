@@ -51,3 +51,25 @@ def bucket(settings: config.Settings) -> Iterator[Bucket]:
         client = make_client(settings)
         client.create_bucket(Bucket=settings.bucket)
         yield Bucket(client, settings.bucket)
+
+
+@pytest.fixture
+def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make each in-process moto request atomic, as real S3 requests are.
+
+    In-process moto is not thread-safe: a concurrent overwrite of one key can close the buffer
+    another thread is reading. Requests still interleave freely, which is what the concurrency
+    tests are about.
+    """
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.RLock()
+    original = BotocoreStubber.__call__
+
+    def locked(self: BotocoreStubber, *args: object, **kwargs: object) -> object:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", locked)

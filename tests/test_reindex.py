@@ -219,6 +219,7 @@ def test_lost_race_is_retried(
     assert root_projects(bucket) == ["a", "b", "c"]
 
 
+@pytest.mark.usefixtures("atomic_moto")
 def test_concurrent_shuffled_duplicated_events_converge(
     settings: config.Settings, bucket: Bucket
 ) -> None:

@@ -191,7 +191,7 @@ class ProjectIndex:
             if etag is not None:
                 self.publisher.publish(files, etag)
             removed = sorted(set(before) - set(files))
-            self._drop_sidecars(removed, before)
+            self._drop_sidecars(removed)
             return Outcome(
                 present=bool(files),
                 prefixes=tuple(sorted({k.partition("/")[0] for k in files})),
@@ -200,9 +200,11 @@ class ProjectIndex:
             )
         raise StorageError(503, f"project {self.project}: too many concurrent updates")
 
-    def _drop_sidecars(self, removed: list[str], before: ProjectFiles) -> None:
+    def _drop_sidecars(self, removed: Iterable[str]) -> None:
+        """Delete the sidecars of removed wheels, whatever their entries said: a deletion is
+        idempotent, and a sidecar left behind would be served for a file that is gone."""
         for key in removed:
-            if before[key].metadata_sha256 and self.bucket.head(key) is None:
+            if key.endswith(".whl") and self.bucket.head(key) is None:
                 self.bucket.delete(derived.metadata_key(key))
 
     def update(self, keys: Iterable[str]) -> Outcome:

@@ -1,0 +1,284 @@
+"""Derived data end to end at handler level: reindex events → documents → pages → API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import threading
+import time
+from typing import Any
+
+import pytest
+from apigw import http_event
+from dists import sdist_bytes, wheel_bytes
+from test_reindex import s3_event
+
+from serverless_pypi import config, derived, names
+from serverless_pypi.api import ApiApp
+from serverless_pypi.reindex import ReindexApp
+from serverless_pypi.storage import Bucket
+
+JSON = "application/vnd.pypi.simple.v1+json"
+UPLOAD_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
+
+
+@pytest.fixture
+def reindex(settings: config.Settings, bucket: Bucket) -> ReindexApp:
+    return ReindexApp(settings, bucket)
+
+
+@pytest.fixture
+def api(settings: config.Settings, bucket: Bucket) -> ApiApp:
+    return ApiApp(settings, bucket)
+
+
+def publish(bucket: Bucket, reindex: ReindexApp, key: str, data: bytes) -> None:
+    bucket.client.put_object(Bucket=bucket.name, Key=key, Body=data)
+    reindex.handle(s3_event(bucket.name, key))
+
+
+def remove(bucket: Bucket, reindex: ReindexApp, key: str) -> None:
+    bucket.client.delete_object(Bucket=bucket.name, Key=key)
+    reindex.handle(s3_event(bucket.name, key, event="ObjectRemoved:Delete"))
+
+
+def page(api: ApiApp, project: str, accept: str = JSON) -> dict[str, Any]:
+    response = api.handle(http_event("GET", f"/simple/{project}/", headers={"Accept": accept}))
+    assert response["statusCode"] == 200, response
+    return response
+
+
+def files_by_name(api: ApiApp, project: str) -> dict[str, dict[str, Any]]:
+    return {f["filename"]: f for f in json.loads(page(api, project)["body"])["files"]}
+
+
+WHEEL = "pkg-1.0-py3-none-any.whl"
+
+
+def test_json_page_carries_every_derived_field(
+    bucket: Bucket, reindex: ReindexApp, api: ApiApp
+) -> None:
+    data = wheel_bytes("pkg", "1.0", requires_python=">=3.8,<4")
+    publish(bucket, reindex, f"pkg/{WHEEL}", data)
+    publish(bucket, reindex, "pkg/pkg-0.9.tar.gz", sdist_bytes("pkg", "0.9"))
+    body = json.loads(page(api, "pkg")["body"])
+    assert body["meta"]["api-version"] == "1.1"
+    assert body["versions"] == ["0.9", "1.0"]
+    wheel = {f["filename"]: f for f in body["files"]}[WHEEL]
+    assert wheel["hashes"] == {"sha256": hashlib.sha256(data).hexdigest()}
+    assert wheel["size"] == len(data)
+    assert wheel["requires-python"] == ">=3.8,<4"  # plain text in JSON
+    assert UPLOAD_TIME.match(wheel["upload-time"])
+    metadata = api.handle(http_event("GET", f"/files/pkg/{WHEEL}.metadata"))
+    assert metadata["statusCode"] == 200
+    advertised = wheel["core-metadata"]["sha256"]
+    assert hashlib.sha256(metadata["body"].encode()).hexdigest() == advertised
+    assert "dist-info-metadata" not in wheel
+    sdist = {f["filename"]: f for f in body["files"]}["pkg-0.9.tar.gz"]
+    assert sdist["core-metadata"] is False
+
+
+def test_html_page_carries_hash_requires_python_and_metadata(
+    bucket: Bucket, reindex: ReindexApp, api: ApiApp
+) -> None:
+    data = wheel_bytes("pkg", "1.0", requires_python=">=3.8,<4")
+    publish(bucket, reindex, f"pkg/{WHEEL}", data)
+    html = page(api, "pkg", "text/html")["body"]
+    digest = hashlib.sha256(data).hexdigest()
+    assert f'{WHEEL}#sha256={digest}"' in html
+    assert 'data-requires-python="&gt;=3.8,&lt;4"' in html
+    meta_sha = files_by_name(api, "pkg")[WHEEL]["core-metadata"]["sha256"]
+    assert f'data-core-metadata="sha256={meta_sha}"' in html
+    assert f'data-dist-info-metadata="sha256={meta_sha}"' in html
+
+
+def test_metadata_route(bucket: Bucket, reindex: ReindexApp, api: ApiApp) -> None:
+    publish(bucket, reindex, f"pkg/{WHEEL}", wheel_bytes("pkg", "1.0"))
+    publish(bucket, reindex, "pkg/pkg-2.0-py3-none-any.whl", b"not a zip")
+    publish(bucket, reindex, "pkg/pkg-0.9.tar.gz", sdist_bytes("pkg", "0.9"))
+    head = api.handle(http_event("HEAD", f"/files/pkg/{WHEEL}.metadata"))
+    assert head["statusCode"] == 200 and head["body"] == ""
+    for missing in ("pkg-2.0-py3-none-any.whl", "pkg-0.9.tar.gz", "pkg-3.0-py3-none-any.whl"):
+        response = api.handle(http_event("GET", f"/files/pkg/{missing}.metadata"))
+        assert response["statusCode"] == 404, missing
+
+
+def test_broken_files_are_still_listed(bucket: Bucket, reindex: ReindexApp, api: ApiApp) -> None:
+    broken = {
+        "pkg-1.0-py3-none-any.whl": wheel_bytes("pkg", "1.0")[:100],  # truncated
+        "pkg-1.1-py3-none-any.whl": b"garbage",  # not a zip
+        "pkg-1.2.tar.gz": b"garbage",  # not a tarball
+    }
+    for filename, data in broken.items():
+        publish(bucket, reindex, f"pkg/{filename}", data)
+    listed = files_by_name(api, "pkg")
+    assert set(listed) == set(broken)
+    for filename, data in broken.items():
+        assert listed[filename]["hashes"]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert listed[filename]["core-metadata"] is False
+
+
+def test_project_page_is_one_s3_read(bucket: Bucket, reindex: ReindexApp, api: ApiApp) -> None:
+    for i in range(5):
+        publish(bucket, reindex, f"pkg/pkg-1.{i}.tar.gz", b"x")
+    calls: list[str] = []
+    bucket.client.meta.events.register(
+        "before-call.s3", lambda model, **_: calls.append(model.name)
+    )
+    page(api, "pkg")
+    page(api, "pkg", "text/html")
+    assert calls == ["GetObject", "GetObject"]
+
+
+def test_upload_time_never_changes(bucket: Bucket, reindex: ReindexApp, api: ApiApp) -> None:
+    publish(bucket, reindex, f"pkg/{WHEEL}", wheel_bytes("pkg", "1.0"))
+    first = files_by_name(api, "pkg")[WHEEL]["upload-time"]
+    time.sleep(1.1)
+    # Copying the object onto itself (e.g. to change its metadata) gives a new LastModified.
+    bucket.client.copy_object(
+        Bucket=bucket.name,
+        Key=f"pkg/{WHEEL}",
+        CopySource={"Bucket": bucket.name, "Key": f"pkg/{WHEEL}"},
+        Metadata={"x": "y"},
+        MetadataDirective="REPLACE",
+    )
+    reindex.handle(s3_event(bucket.name, f"pkg/{WHEEL}", event="ObjectCreated:Copy"))
+    assert files_by_name(api, "pkg")[WHEEL]["upload-time"] == first
+    reindex.rebuild_all()
+    assert files_by_name(api, "pkg")[WHEEL]["upload-time"] == first
+
+
+def test_last_delete_removes_project_pages_and_sidecars(
+    bucket: Bucket, reindex: ReindexApp, api: ApiApp
+) -> None:
+    publish(bucket, reindex, f"pkg/{WHEEL}", wheel_bytes("pkg", "1.0"))
+    publish(bucket, reindex, "pkg/pkg-0.9.tar.gz", b"x")
+    remove(bucket, reindex, f"pkg/{WHEEL}")
+    assert list(files_by_name(api, "pkg")) == ["pkg-0.9.tar.gz"]
+    assert bucket.get(derived.metadata_key(f"pkg/{WHEEL}")) is None
+    remove(bucket, reindex, "pkg/pkg-0.9.tar.gz")
+    response = api.handle(http_event("GET", "/simple/pkg/"))
+    assert response["statusCode"] == 404
+    root = json.loads(api.handle(http_event("GET", "/simple/", headers={"Accept": JSON}))["body"])
+    assert root["projects"] == []
+
+
+def count_requests(bucket: Bucket, action: Any) -> int:
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    bucket.client.meta.events.register("before-call.s3", record)
+    try:
+        action()
+    finally:
+        bucket.client.meta.events.unregister("before-call.s3", record)
+    return len(calls)
+
+
+def test_event_cost_does_not_grow_with_the_bucket(bucket: Bucket, reindex: ReindexApp) -> None:
+    def add(project: str, version: str) -> int:
+        key = f"{project}/{project}-{version}.tar.gz"
+        bucket.client.put_object(Bucket=bucket.name, Key=key, Body=b"x")
+        return count_requests(bucket, lambda: reindex.handle(s3_event(bucket.name, key)))
+
+    for i in range(3):
+        add(f"p{i}", "1.0")
+    small = (add("probe", "1.0"), add("probe", "1.1"))
+    for i in range(3, 60):
+        add(f"p{i}", "1.0")
+    for i in range(40):
+        add("probe", f"0.{i}")
+    large = (add("probe2", "1.0"), add("probe", "1.2"))
+    assert small == large
+
+
+def test_manual_event_rebuilds_one_project(
+    bucket: Bucket, reindex: ReindexApp, api: ApiApp
+) -> None:
+    bucket.client.put_object(Bucket=bucket.name, Key="Quiet/quiet-1.0.tar.gz", Body=b"x")
+    result = reindex.handle({"reindex": "QUIET"})
+    assert result["added"] == ["quiet"]
+    assert "quiet-1.0.tar.gz" in files_by_name(api, "quiet")
+    assert reindex.handle({"reindex": "../etc"}).get("error")
+
+
+def snapshot(bucket: Bucket) -> dict[str, bytes]:
+    """Everything derived, with volatile per-write details (state ETag markers) left out."""
+    result: dict[str, bytes] = {}
+    for obj in bucket.list_objects(names.INDEX_PREFIX):
+        stored = bucket.get(obj.key)
+        assert stored is not None
+        result[obj.key] = stored[0]
+    return result
+
+
+@pytest.mark.usefixtures("atomic_moto")
+def test_randomized_events_converge_to_a_full_rebuild(
+    settings: config.Settings, bucket: Bucket
+) -> None:
+    rng = random.Random(20261121)
+    projects = ["Alpha", "beta", "Gamma_Lib", "gamma.lib", "delta"]
+    keys: list[str] = []
+    for i in range(60):
+        prefix = rng.choice(projects)
+        name = prefix.lower().replace(".", "_")
+        version = f"{i}.0"
+        if i % 3:
+            filename = f"{name}-{version}-py3-none-any.whl"
+            data = wheel_bytes(name, version, requires_python=">=3.9" if i % 2 else None)
+        else:
+            filename = f"{name}-{version}.tar.gz"
+            data = sdist_bytes(name, version)
+        key = f"{prefix}/{filename}"
+        bucket.client.put_object(Bucket=bucket.name, Key=key, Body=data)
+        keys.append(key)
+    deleted = set(rng.sample(keys, 20))
+    events = [s3_event(bucket.name, k) for k in keys] * 2
+    events += [s3_event(bucket.name, k, event="ObjectRemoved:Delete") for k in deleted] * 2
+    rng.shuffle(events)
+    # Deletions happen while events are in flight.
+    deletions = sorted(deleted)
+    errors: list[BaseException] = []
+
+    def worker(chunk: list[dict[str, Any]]) -> None:
+        app = ReindexApp(settings, bucket)
+        try:
+            for n, event in enumerate(chunk):
+                if n % 4 == 0 and deletions:
+                    bucket.delete(deletions.pop())
+                app.handle(event)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(events[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for key in deletions:  # any the workers did not get to
+        bucket.delete(key)
+    # Deletions raced with events: deliver each deletion's event once more, as S3 would have.
+    final = ReindexApp(settings, bucket)
+    for key in sorted(deleted):
+        final.handle(s3_event(bucket.name, key, event="ObjectRemoved:Delete"))
+    incremental = snapshot(bucket)
+
+    for key in incremental:
+        bucket.delete(key)
+    ReindexApp(settings, bucket).rebuild_all()
+    rebuilt = snapshot(bucket)
+    assert sorted(rebuilt) == sorted(incremental)
+    for key in rebuilt:
+        if key.endswith(".json") and "/projects/" in key:
+            assert json.loads(rebuilt[key]) == json.loads(incremental[key]), key
+        assert rebuilt[key] == incremental[key], key
+    live = {
+        k.split("/")[0].lower().replace("_", "-").replace(".", "-") for k in set(keys) - deleted
+    }
+    root = json.loads(rebuilt[derived.ROOT_JSON])
+    assert [p["name"] for p in root["projects"]] == sorted(live)
