@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from packaging.utils import canonicalize_name
 
 STARTUP_TIMEOUT = 60
 
@@ -39,8 +43,50 @@ class LocalIndex:
             config=Config(s3={"addressing_style": "path"}),
         )
 
+    def get_json(self, path: str = "") -> Any:
+        request = urllib.request.Request(
+            self.index_url + path, headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+    def root_projects(self) -> list[str]:
+        return [p["name"] for p in self.get_json()["projects"]]
+
+    def project_files(self, project: str) -> dict[str, Any]:
+        page = self.get_json(f"{project}/")
+        return {} if page is None else {f["filename"]: f for f in page["files"]}
+
+    def publish(self, key: str, data: bytes) -> None:
+        """Drop a file into the bucket as a user would, then wait until the SNS-fed reindex
+        lists it with its hash."""
+        self.s3().put_object(Bucket=self.bucket, Key=key, Body=data)
+        project = canonicalize_name(key.split("/")[0])
+        filename = key.rsplit("/", 1)[1]
+
+        def indexed() -> bool:
+            listed = self.project_files(project).get(filename)
+            return bool(listed and listed["hashes"]) and project in self.root_projects()
+
+        wait_for(indexed, what=f"{filename} indexed")
+
     def log_text(self) -> str:
         return "\n".join(self.output)
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The local server's JSON ``http`` log records (needs ``log_level="INFO"``)."""
+        records = []
+        for line in list(self.output):
+            if line.startswith("{"):
+                record = json.loads(line)
+                if record.get("message") == "http":
+                    records.append(record)
+        return records
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -58,10 +104,10 @@ def serverless_pypi_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "serverless_pypi.cli"]
 
 
-def start(*args: str, env: dict[str, str] | None = None) -> LocalIndex:
+def start(*args: str, env: dict[str, str] | None = None, log_level: str = "WARNING") -> LocalIndex:
     """Start the server and wait for its ``index:`` and ``s3:`` lines."""
     process = subprocess.Popen(
-        [*serverless_pypi_command(), "serve", "--port", "0", *args],
+        [*serverless_pypi_command(), "--log-level", log_level, "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
