@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import catalog, config, derived, gateway, logs, names, render
+from . import catalog, config, derived, gateway, logs, names, render, upload
 from .gateway import HttpError, Request, Response
 from .negotiation import Format, choose, choose_from_query
 from .storage import Bucket, StorageError, make_client
@@ -26,6 +26,10 @@ PERMANENT_CACHE = "max-age=86400"
 #: Files are immutable, and so is the METADATA extracted from them.
 METADATA_CACHE = "max-age=86400"
 METADATA_SUFFIX = ".metadata"
+#: ``POST /`` and ``POST /legacy/`` (twine's default URL shape), with or without the slash.
+UPLOAD_PATHS = ((), ("legacy",))
+#: A Lambda request carries at most 6 MB of event; the body arrives base64-encoded in it.
+MAX_UPLOAD_BYTES = 4_400_000
 
 
 def _with_query(location: str, request: Request) -> str:
@@ -69,6 +73,8 @@ class ApiApp:
     # -- routing -------------------------------------------------------------------------
     def route(self, request: Request) -> Response:
         segments = request.segments
+        if request.method == "POST" and segments in UPLOAD_PATHS:
+            return self.upload(request)
         if not segments:
             self._require_read(request)
             return gateway.redirect(302, _with_query("simple/", request))
@@ -191,6 +197,30 @@ class ApiApp:
                 "Cache-Control": METADATA_CACHE,
             },
         )
+
+    # -- uploads -------------------------------------------------------------------------
+    def upload(self, request: Request) -> Response:
+        """twine's legacy upload: checked completely before anything is written, and never
+        answered with a redirect (twine treats one as a failure)."""
+        mode = self.settings.uploads
+        if mode == "off":
+            raise HttpError(403, "Uploads are disabled on this index.")
+        if mode == "authenticated" and not request.authorizer:
+            raise HttpError(403, "Uploads need an authenticated uploader.")
+        if len(request.body) > MAX_UPLOAD_BYTES:
+            raise HttpError(
+                413,
+                f"Upload too large: the API accepts up to {MAX_UPLOAD_BYTES // 1_000_000} MB. "
+                "Publish larger files with: serverless-pypi upload FILE --bucket BUCKET",
+            )
+        try:
+            checked = upload.check_form(request.header("content-type") or "", request.body)
+            created = upload.store(self.bucket, checked)
+        except upload.UploadError as exc:
+            log.info("upload refused", extra={"status": exc.status, "reason": exc.message})
+            raise HttpError(exc.status, exc.message) from None
+        log.info("upload", extra={"key": checked.key, "created": created})
+        return gateway.text(200, "Uploaded." if created else "Identical file already present.")
 
 
 _app: ApiApp | None = None
