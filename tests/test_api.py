@@ -408,19 +408,25 @@ def test_s3_failures_become_502_or_503(
     app: ApiApp,
     bucket: Bucket,
     monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
     error: Exception,
     status: int,
 ) -> None:
+    from serverless_pypi import logs
+
     def fail(**_: Any) -> None:
         raise error
 
+    logs.setup("WARNING")
     monkeypatch.setattr(bucket.client, "get_object", fail)
     monkeypatch.setattr(bucket.client, "list_objects_v2", fail)
     for path in ("/simple/", "/simple/x/"):
         response = call(app, "GET", path)
         assert response["statusCode"] == status
         assert "Traceback" not in response["body"]
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    reasons = [r["reason"] for r in logged if r["message"] == "storage error"]
+    assert len(reasons) == 2 and all(r.startswith("S3 ") for r in reasons)
 
 
 def test_unexpected_errors_are_500_without_traceback(

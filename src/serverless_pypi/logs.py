@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -38,13 +38,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def setup(level: str = "INFO") -> logging.Logger:
-    """Configure the package logger once; later calls only change the level."""
+class _CurrentStdout:
+    """Writes to whatever ``sys.stdout`` is at the time, so a replaced stdout (a test's
+    capture, a redirect) never leaves the handler writing to a closed stream."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def setup(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:
+    """Configure the package logger; calling again changes the level and the stream."""
     logger = logging.getLogger("serverless_pypi")
-    if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+    handlers = [h for h in logger.handlers if isinstance(h.formatter, JsonFormatter)]
+    if handlers:
+        handler = handlers[0]
+    else:
+        handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
         logger.propagate = False
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream or _CurrentStdout())  # type: ignore[arg-type]
     logger.setLevel(level)
     return logger
