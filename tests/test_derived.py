@@ -282,3 +282,45 @@ def test_randomized_events_converge_to_a_full_rebuild(
     }
     root = json.loads(rebuilt[derived.ROOT_JSON])
     assert [p["name"] for p in root["projects"]] == sorted(live)
+
+
+def test_yank_marker_round_trip(bucket: Bucket, reindex: ReindexApp, api: ApiApp) -> None:
+    key = f"Pkg/{WHEEL}"
+    publish(bucket, reindex, key, wheel_bytes("pkg", "1.0"))
+    before = files_by_name(api, "pkg")[WHEEL]
+    publish(bucket, reindex, names.yank_key(key), b"broken <build> & bad")
+    yanked = files_by_name(api, "pkg")[WHEEL]
+    assert yanked["yanked"] == "broken <build> & bad"
+    assert yanked["upload-time"] == before["upload-time"]
+    assert yanked["hashes"] == before["hashes"]
+    html = page(api, "pkg", "text/html")["body"]
+    assert 'data-yanked="broken &lt;build&gt; &amp; bad"' in html
+
+    # A full rebuild from nothing keeps the yank: the marker is the record of it.
+    for obj in list(bucket.list_objects(names.INDEX_PREFIX)):
+        bucket.delete(obj.key)
+    reindex.rebuild_all()
+    rebuilt = files_by_name(api, "pkg")[WHEEL]
+    assert rebuilt["yanked"] == "broken <build> & bad"
+    assert rebuilt["upload-time"] == before["upload-time"]
+
+    remove(bucket, reindex, names.yank_key(key))
+    unyanked = files_by_name(api, "pkg")[WHEEL]
+    assert "yanked" not in unyanked
+    assert "data-yanked" not in page(api, "pkg", "text/html")["body"]
+
+
+def test_yank_without_reason(bucket: Bucket, reindex: ReindexApp, api: ApiApp) -> None:
+    publish(bucket, reindex, f"pkg/{WHEEL}", wheel_bytes("pkg", "1.0"))
+    publish(bucket, reindex, names.yank_key(f"pkg/{WHEEL}"), b"")
+    assert files_by_name(api, "pkg")[WHEEL]["yanked"] is True
+    assert 'data-yanked=""' in page(api, "pkg", "text/html")["body"]
+
+
+def test_marker_for_missing_or_junk_files_changes_nothing(
+    bucket: Bucket, reindex: ReindexApp
+) -> None:
+    for marker in (names.yank_key("pkg/pkg-9.0.tar.gz"), names.yank_key("../x"), ".yanked/"):
+        bucket.client.put_object(Bucket=bucket.name, Key=marker, Body=b"x")
+        reindex.handle(s3_event(bucket.name, marker))
+    assert bucket.get(derived.ROOT_JSON) is None

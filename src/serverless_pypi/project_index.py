@@ -12,14 +12,14 @@ import logging
 import random
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from hashlib import sha256
 
 from . import archive, derived, names, render
 from .catalog import report_ignored, spelling_rank
 from .derived import FileRecord, ProjectFiles
-from .publish import Page, Publisher
+from .pages import Page, Publisher
 from .storage import Bucket, ObjectInfo, PreconditionFailed, StorageError
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,37 @@ def page_files(files: Mapping[str, FileRecord]) -> list[render.PageFile]:
     ]
 
 
+MAX_YANK_REASON = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """An object as it is now, with its yank state."""
+
+    info: ObjectInfo
+    yanked: bool | str = False
+
+
+def yank_state(marker: bytes | None) -> bool | str:
+    """A yank marker's body is the reason; an empty one means yanked without a reason."""
+    if marker is None:
+        return False
+    reason = " ".join(marker.decode("utf-8", "replace").split())[:MAX_YANK_REASON]
+    return reason or True
+
+
+def yank_markers(bucket: Bucket, prefix: str) -> dict[str, bool | str]:
+    """The yank state of every yanked file under ``prefix/`` (one listing, one GET per
+    yanked file)."""
+    markers: dict[str, bool | str] = {}
+    for marker in bucket.list_objects(names.yank_key(prefix + "/")):
+        stored = bucket.get(marker.key)
+        target = names.yanked_target(marker.key)
+        if stored is not None and target is not None:
+            markers[target] = yank_state(stored[0])
+    return markers
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     present: bool
@@ -101,24 +132,25 @@ class ProjectIndex:
         ]
 
     # -- observing the bucket ---------------------------------------------------------------
-    def observe(self, keys: Iterable[str]) -> dict[str, ObjectInfo | None]:
-        observed: dict[str, ObjectInfo | None] = {}
+    def observe(self, keys: Iterable[str]) -> dict[str, Observed | None]:
+        observed: dict[str, Observed | None] = {}
         for key in keys:
             head = self.bucket.head(key)
-            observed[key] = (
-                None
-                if head is None
-                else ObjectInfo(
-                    key=key,
-                    size=int(head.get("ContentLength", 0)),
-                    last_modified=head["LastModified"],
-                    etag=str(head.get("ETag", "")),
-                )
+            if head is None:
+                observed[key] = None
+                continue
+            marker = self.bucket.get(names.yank_key(key))
+            info = ObjectInfo(
+                key=key,
+                size=int(head.get("ContentLength", 0)),
+                last_modified=head["LastModified"],
+                etag=str(head.get("ETag", "")),
             )
+            observed[key] = Observed(info, yank_state(marker[0] if marker else None))
         return observed
 
     def _derive(
-        self, key: str, previous: FileRecord | None
+        self, key: str, previous: FileRecord | None, yanked: bool | str
     ) -> tuple[FileRecord, bytes | None] | None:
         """Download and inspect ``key``; None when it vanished meanwhile."""
         opened = self.bucket.open(key)
@@ -142,7 +174,7 @@ class ProjectIndex:
             upload_time=previous.upload_time if previous else upload_time(info.last_modified),
             requires_python=facts.requires_python,
             metadata_sha256=sha256(facts.metadata).hexdigest() if facts.metadata else None,
-            yanked=previous.yanked if previous else False,
+            yanked=yanked,
         )
         self._facts[(key, info.etag)] = (record, facts.metadata)
         return record, facts.metadata
@@ -150,7 +182,7 @@ class ProjectIndex:
     # -- updating ---------------------------------------------------------------------------
     def apply(
         self,
-        observed: Mapping[str, ObjectInfo | None],
+        observed: Mapping[str, Observed | None],
         *,
         authoritative_prefixes: Iterable[str] = (),
     ) -> Outcome:
@@ -163,12 +195,12 @@ class ProjectIndex:
             gone = [k for k in files if k.partition("/")[0] in authoritative and k not in observed]
             for key in gone:
                 del files[key]
-            for key, info in observed.items():
+            for key, seen in observed.items():
                 previous = files.get(key)
-                if info is None:
+                if seen is None:
                     files.pop(key, None)
-                elif previous is None or previous.etag != info.etag:
-                    derived_file = self._derive(key, previous)
+                elif previous is None or previous.etag != seen.info.etag:
+                    derived_file = self._derive(key, previous, seen.yanked)
                     if derived_file is None:
                         files.pop(key, None)
                         continue
@@ -176,6 +208,8 @@ class ProjectIndex:
                     if metadata is not None:
                         self.bucket.put(derived.metadata_key(key), metadata, METADATA_TYPE)
                     files[key] = record
+                elif previous.yanked != seen.yanked:
+                    files[key] = replace(previous, yanked=seen.yanked)
             if files != before:
                 try:
                     etag = self.bucket.put(
@@ -212,12 +246,18 @@ class ProjectIndex:
         return self.apply(self.observe(keys))
 
 
-def report_non_distributions(objects: Iterable[ObjectInfo]) -> dict[str, ObjectInfo]:
-    """The distributions among ``objects``, logging the rest once."""
-    kept: dict[str, ObjectInfo] = {}
+def observe_listing(
+    bucket: Bucket, prefix: str, objects: Iterable[ObjectInfo]
+) -> dict[str, Observed]:
+    """The distributions among one prefix's listed ``objects``, with their yank state; the
+    rest is logged once."""
+    kept: dict[str, Observed] = {}
+    markers: dict[str, bool | str] | None = None
     for obj in objects:
         if names.parse_key(obj.key) is None:
             report_ignored(obj.key, "not a distribution of this project")
-        else:
-            kept[obj.key] = obj
+            continue
+        if markers is None:
+            markers = yank_markers(bucket, prefix)
+        kept[obj.key] = Observed(obj, markers.get(obj.key, False))
     return kept

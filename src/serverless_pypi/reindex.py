@@ -3,7 +3,7 @@
 Events are hints, not facts: for each key an event names, the bucket itself is asked what is
 there now. That makes duplicated, reordered and concurrent events converge. Each project's
 document and the root state are updated with conditional writes retried on 412, and rendered
-pages record which state they show (see ``publish``), so the last writer leaves the newest pages.
+pages record which state they show (see ``pages``), so the last writer leaves the newest pages.
 """
 
 from __future__ import annotations
@@ -17,16 +17,17 @@ from typing import Any
 
 from . import catalog, config, derived, logs, names, render
 from .events import parse
+from .pages import Page, Publisher
 from .project_index import (
     HTML_TYPE,
     JSON_TYPE,
     MAX_ATTEMPTS,
+    Observed,
     Outcome,
     ProjectIndex,
     backoff,
-    report_non_distributions,
+    observe_listing,
 )
-from .publish import Page, Publisher
 from .storage import Bucket, ObjectInfo, PreconditionFailed, StorageError, make_client
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,10 @@ class ReindexApp:
         if bucket != self.settings.bucket:
             log.warning("event for another bucket", extra={"event_bucket": bucket[:100]})
             return None
-        if names.is_index_key(key):
+        yanked = names.yanked_target(key)
+        if yanked is not None:
+            key = yanked  # a yank marker changed: look at the file it is about
+        elif names.is_index_key(key):
             log.debug("event about derived data", extra={"key": key})
             return None
         location = names.parse_key(key)
@@ -180,9 +184,11 @@ class ReindexApp:
         """Rebuild one project's derived data from a listing of all its spellings."""
         index = ProjectIndex(self.bucket, project)
         spellings = catalog.spellings(self.bucket, project)
-        observed: dict[str, ObjectInfo | None] = {}
+        observed: dict[str, Observed | None] = {}
         for prefix in spellings:
-            observed.update(report_non_distributions(self.bucket.list_objects(prefix + "/")))
+            observed.update(
+                observe_listing(self.bucket, prefix, self.bucket.list_objects(prefix + "/"))
+            )
         known, _ = index.load()
         stale = {k.partition("/")[0] for k in known} - set(spellings)
         outcome = index.apply(observed, authoritative_prefixes={*spellings, *stale})
@@ -202,11 +208,11 @@ class ReindexApp:
             objects += len(run)
             project = names.canonical(prefix)
             if project is None:
-                if not names.is_index_key(prefix + "/"):
+                if not names.is_reserved_key(prefix + "/"):
                     for obj in run:
                         catalog.report_ignored(obj.key, "not under a valid project prefix")
                 continue
-            observed = report_non_distributions(run)
+            observed: Mapping[str, Observed | None] = observe_listing(self.bucket, prefix, run)
             if not observed:
                 continue
             seen_prefixes[project].add(prefix)
