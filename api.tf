@@ -25,8 +25,8 @@ resource "aws_apigatewayv2_integration" "api" {
 
   lifecycle {
     precondition {
-      condition     = var.uploads != "authenticated" || var.authorization_type != "NONE"
-      error_message = "uploads = \"authenticated\" needs an authorizer: set authorization_type (and authorizer_id), or choose \"unauthenticated-insecure\" knowingly."
+      condition     = var.uploads != "authenticated" || var.authorization_type == "CUSTOM"
+      error_message = "uploads = \"authenticated\" needs a CUSTOM authorizer that passes its verdict (modules/cognito): set authorization_type = \"CUSTOM\" and authorizer_id, or choose \"unauthenticated-insecure\" knowingly."
     }
     precondition {
       condition     = local.authorizer_required == (var.authorizer_id != null)

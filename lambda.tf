@@ -45,6 +45,9 @@ resource "aws_lambda_function" "api" {
       SERVERLESS_PYPI_FALLBACK_INDEX_URL = var.fallback_index_url != null ? var.fallback_index_url : ""
       SERVERLESS_PYPI_UPLOADS            = var.uploads
       SERVERLESS_PYPI_LOG_LEVEL          = var.log_level
+      # A CUSTOM (Lambda) authorizer passes its verdict as context; the handler answers
+      # 401/403 from it (see docs/auth.md). Other authorizer types deny at the gateway.
+      SERVERLESS_PYPI_AUTH = var.authorization_type == "CUSTOM" ? "basic" : "none"
     }
   }
   kms_key_arn = var.kms_key_arn

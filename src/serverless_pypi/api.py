@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import catalog, config, derived, gateway, logs, names, render, upload
+from . import auth, catalog, config, derived, gateway, logs, names, render, upload
 from .gateway import HttpError, Request, Response
 from .negotiation import Format, choose, choose_from_query
 from .storage import Bucket, StorageError, make_client
@@ -75,6 +75,8 @@ class ApiApp:
         segments = request.segments
         if request.method == "POST" and segments in UPLOAD_PATHS:
             return self.upload(request)
+        if self.settings.auth == "basic":
+            auth.require_reader(request.authorizer)
         if not segments:
             self._require_read(request)
             return gateway.redirect(302, _with_query("simple/", request))
@@ -205,8 +207,9 @@ class ApiApp:
         mode = self.settings.uploads
         if mode == "off":
             raise HttpError(403, "Uploads are disabled on this index.")
-        if mode == "authenticated" and not request.authorizer:
-            raise HttpError(403, "Uploads need an authenticated uploader.")
+        if mode == "authenticated" or self.settings.auth == "basic":
+            uploader = auth.require_uploader(request.authorizer)
+            log.info("upload by", extra={"username": uploader.username})
         if len(request.body) > MAX_UPLOAD_BYTES:
             raise HttpError(
                 413,

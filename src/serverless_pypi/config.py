@@ -17,10 +17,11 @@ FALLBACK_INDEX_URL = "SERVERLESS_PYPI_FALLBACK_INDEX_URL"
 UPLOADS = "SERVERLESS_PYPI_UPLOADS"
 S3_ENDPOINT_URL = "SERVERLESS_PYPI_S3_ENDPOINT_URL"
 LOG_LEVEL = "SERVERLESS_PYPI_LOG_LEVEL"
+AUTH = "SERVERLESS_PYPI_AUTH"
 
 #: Variables each handler reads. The Terraform module must set exactly these (a test checks both
 #: sides); ``S3_ENDPOINT_URL`` is for local mode and S3-compatible stores, never set by Terraform.
-API_ENV_VARS = frozenset({BUCKET, URL_TTL, FALLBACK_INDEX_URL, UPLOADS, LOG_LEVEL})
+API_ENV_VARS = frozenset({BUCKET, URL_TTL, FALLBACK_INDEX_URL, UPLOADS, LOG_LEVEL, AUTH})
 REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL})
 LOCAL_ONLY_ENV_VARS = frozenset({S3_ENDPOINT_URL})
 
@@ -28,6 +29,8 @@ MIN_URL_TTL = 10
 MAX_URL_TTL = 7 * 24 * 3600  # SigV4's limit
 DEFAULT_URL_TTL = 900
 UPLOAD_MODES = ("off", "authenticated", "unauthenticated-insecure")
+#: ``basic``: every request must carry the authorizer's verdict (see ``auth``).
+AUTH_MODES = ("none", "basic")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -41,6 +44,7 @@ class Settings:
     url_ttl: int = DEFAULT_URL_TTL
     fallback_index_url: str | None = None
     uploads: str = "off"
+    auth: str = "none"
     s3_endpoint_url: str | None = None
     region: str = "us-east-1"
     log_level: str = "INFO"
@@ -76,6 +80,12 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if uploads not in UPLOAD_MODES:
         raise ConfigError(f"{UPLOADS} must be one of {', '.join(UPLOAD_MODES)}")
 
+    auth = env.get(AUTH, "").strip() or "none"
+    if auth not in AUTH_MODES:
+        raise ConfigError(f"{AUTH} must be one of {', '.join(AUTH_MODES)}")
+    if uploads == "authenticated" and auth != "basic":
+        raise ConfigError(f"{UPLOADS}=authenticated needs {AUTH}=basic")
+
     endpoint = env.get(S3_ENDPOINT_URL, "").strip() or None
     if endpoint is not None:
         endpoint = _http_url(S3_ENDPOINT_URL, endpoint)
@@ -89,6 +99,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         url_ttl=url_ttl,
         fallback_index_url=fallback,
         uploads=uploads,
+        auth=auth,
         s3_endpoint_url=endpoint,
         region=load_region(env),
         log_level=log_level,

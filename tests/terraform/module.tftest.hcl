@@ -61,7 +61,7 @@ run "defaults" {
     error_message = "Zip names must match what `make package` builds."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.api.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_URL_TTL", "SERVERLESS_PYPI_FALLBACK_INDEX_URL", "SERVERLESS_PYPI_UPLOADS", "SERVERLESS_PYPI_LOG_LEVEL"])
+    condition     = toset(keys(aws_lambda_function.api.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_URL_TTL", "SERVERLESS_PYPI_FALLBACK_INDEX_URL", "SERVERLESS_PYPI_UPLOADS", "SERVERLESS_PYPI_LOG_LEVEL", "SERVERLESS_PYPI_AUTH"])
     error_message = "The API function's environment must be exactly config.API_ENV_VARS."
   }
   assert {
@@ -75,6 +75,7 @@ run "defaults" {
       SERVERLESS_PYPI_FALLBACK_INDEX_URL = ""
       SERVERLESS_PYPI_UPLOADS            = "off"
       SERVERLESS_PYPI_LOG_LEVEL          = "INFO"
+      SERVERLESS_PYPI_AUTH               = "none"
     })
     error_message = "Unexpected default environment values for the API function."
   }
@@ -175,7 +176,7 @@ run "uploads_behind_authorizer" {
 
   variables {
     uploads            = "authenticated"
-    authorization_type = "JWT"
+    authorization_type = "CUSTOM"
     authorizer_id      = "auth123"
     fallback_index_url = "https://pypi.org/simple/"
     tracing            = true
@@ -192,7 +193,7 @@ run "uploads_behind_authorizer" {
     error_message = "With uploads on, POST / and POST /legacy must be routed too."
   }
   assert {
-    condition     = alltrue([for r in aws_apigatewayv2_route.api : r.authorization_type == "JWT" && r.authorizer_id == "auth123"])
+    condition     = alltrue([for r in aws_apigatewayv2_route.api : r.authorization_type == "CUSTOM" && r.authorizer_id == "auth123"])
     error_message = "The authorizer must apply to every route."
   }
   assert {
@@ -208,7 +209,7 @@ run "uploads_behind_authorizer" {
     error_message = "X-Ray and KMS permissions must follow the inputs."
   }
   assert {
-    condition     = aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_UPLOADS"] == "authenticated" && aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_FALLBACK_INDEX_URL"] == "https://pypi.org/simple/"
+    condition     = aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_UPLOADS"] == "authenticated" && aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_AUTH"] == "basic" && aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_FALLBACK_INDEX_URL"] == "https://pypi.org/simple/"
     error_message = "Upload mode and fallback URL must reach the API function."
   }
   assert {

@@ -1,0 +1,60 @@
+"""What the API Lambda concludes from the authorizer's verdict.
+
+API Gateway answers 401 without ``WWW-Authenticate`` when an identity source is missing, and 403
+when a simple-response authorizer denies; neither can be changed, and pip's netrc/keyring flow
+and browsers need a proper 401 challenge. So the authorizer never denies: it always allows, and
+passes its verdict as context (``authenticated``, ``username``, ``uploader``). This module turns
+that verdict into 401 (with the challenge) or 403, and trusts nothing but the context API Gateway
+attaches: the request's own headers are never read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .gateway import HttpError
+
+REALM = "serverless-pypi"
+CHALLENGE = {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    username: str
+    uploader: bool
+
+
+def _flag(value: Any) -> bool:
+    """Context values arrive as JSON values or, through some paths, as strings."""
+    return value is True or value == "true"
+
+
+def identity(authorizer: Mapping[str, Any]) -> Identity | None:
+    """The caller the Lambda authorizer vouched for, if any (payload 2.0:
+    ``requestContext.authorizer.lambda``)."""
+    context = authorizer.get("lambda")
+    if not isinstance(context, Mapping) or not _flag(context.get("authenticated")):
+        return None
+    username = context.get("username")
+    if not isinstance(username, str) or not username:
+        return None
+    return Identity(username=username, uploader=_flag(context.get("uploader")))
+
+
+def require_reader(authorizer: Mapping[str, Any]) -> Identity:
+    if not isinstance(authorizer.get("lambda"), Mapping):
+        # The authorizer always attaches a verdict; none means it is not on this route.
+        raise HttpError(403, "Refused: authentication is required but no authorizer ran.")
+    found = identity(authorizer)
+    if found is None:
+        raise HttpError(401, "Authentication required.", CHALLENGE)
+    return found
+
+
+def require_uploader(authorizer: Mapping[str, Any]) -> Identity:
+    found = require_reader(authorizer)
+    if not found.uploader:
+        raise HttpError(403, f"User {found.username!r} may read but not upload.")
+    return found
