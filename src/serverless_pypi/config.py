@@ -18,12 +18,22 @@ UPLOADS = "SERVERLESS_PYPI_UPLOADS"
 S3_ENDPOINT_URL = "SERVERLESS_PYPI_S3_ENDPOINT_URL"
 LOG_LEVEL = "SERVERLESS_PYPI_LOG_LEVEL"
 AUTH = "SERVERLESS_PYPI_AUTH"
+# The Cognito authorizer's (``authorizer.py``).
+USER_POOL_ID = "SERVERLESS_PYPI_USER_POOL_ID"
+CLIENT_ID = "SERVERLESS_PYPI_CLIENT_ID"
+UPLOADERS_GROUP = "SERVERLESS_PYPI_UPLOADERS_GROUP"
+AUTH_CACHE_TTL = "SERVERLESS_PYPI_AUTH_CACHE_TTL"
+COGNITO_ENDPOINT_URL = "SERVERLESS_PYPI_COGNITO_ENDPOINT_URL"
 
 #: Variables each handler reads. The Terraform module must set exactly these (a test checks both
 #: sides); ``S3_ENDPOINT_URL`` is for local mode and S3-compatible stores, never set by Terraform.
 API_ENV_VARS = frozenset({BUCKET, URL_TTL, FALLBACK_INDEX_URL, UPLOADS, LOG_LEVEL, AUTH})
 REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL})
-LOCAL_ONLY_ENV_VARS = frozenset({S3_ENDPOINT_URL})
+AUTHORIZER_ENV_VARS = frozenset(
+    {USER_POOL_ID, CLIENT_ID, UPLOADERS_GROUP, AUTH_CACHE_TTL, LOG_LEVEL}
+)
+#: ``COGNITO_ENDPOINT_URL`` points the authorizer at an emulated Cognito (local mode).
+LOCAL_ONLY_ENV_VARS = frozenset({S3_ENDPOINT_URL, COGNITO_ENDPOINT_URL})
 
 MIN_URL_TTL = 10
 MAX_URL_TTL = 7 * 24 * 3600  # SigV4's limit
@@ -32,6 +42,12 @@ UPLOAD_MODES = ("off", "authenticated", "unauthenticated-insecure")
 #: ``basic``: every request must carry the authorizer's verdict (see ``auth``).
 AUTH_MODES = ("none", "basic")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_UPLOADERS_GROUP = "uploaders"
+#: Seconds the authorizer remembers a successful authentication (0: never).
+DEFAULT_AUTH_CACHE_TTL = 300
+MAX_AUTH_CACHE_TTL = 3600
+#: Seconds it remembers a failed one (never longer than the positive TTL).
+NEGATIVE_AUTH_CACHE_TTL = 30
 
 
 class ConfigError(ValueError):
