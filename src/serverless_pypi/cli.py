@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--project", help="only this project")
     reindex.add_argument("--endpoint-url", help="S3 endpoint (S3-compatible stores, local mode)")
     reindex.set_defaults(func=_reindex)
+
+    from .bucket_commands import add_parsers as add_bucket_commands
+
+    add_bucket_commands(commands)
     return parser
 
 
