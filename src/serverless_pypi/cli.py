@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .bucket_commands import add_parsers as add_bucket_commands
 
     add_bucket_commands(commands)
+
+    from .users import add_parsers as add_users_commands
+
+    add_users_commands(commands)
     return parser
 
 

@@ -57,11 +57,17 @@ def _defer_s3_notifications() -> None:
     notifications.send_event = send_event
 
 
+#: The ``X-Amz-Target`` prefix of every Cognito user pools request.
+COGNITO_TARGET = "AWSCognitoIdentityProviderService."
+
+
 class _AfterRequest:
-    """WSGI middleware: flush the S3 events queued while moto handled this request."""
+    """WSGI middleware: flush the S3 events queued while moto handled this request, then run
+    the hooks for Cognito requests (they save the users; see ``cognito.UserStore``)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
+        self.after_cognito: list[Callable[[], None]] = []
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         _pending.events = []
@@ -72,11 +78,15 @@ class _AfterRequest:
         for args, kwargs in queued:
             assert _send_event is not None
             _send_event(*args, **kwargs)
+        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(COGNITO_TARGET):
+            for hook in list(self.after_cognito):
+                hook()
         return result
 
 
 class Emulator:
-    """moto S3 + SNS on 127.0.0.1 in this process, and the clients that configure it."""
+    """moto S3 + SNS (+ Cognito for ``serve --auth``) on 127.0.0.1 in this process, and the
+    clients that configure it."""
 
     def __init__(self, bucket: str = "pypi", region: str = "us-east-1") -> None:
         self.bucket = bucket
@@ -85,8 +95,10 @@ class Emulator:
         self.topic_arn = ""
         self.subscription_arn = ""
         self._server: Any = None
+        self._middleware: _AfterRequest | None = None
         self.s3: Any = None
         self.sns: Any = None
+        self.cognito: Any = None
 
     def start(self) -> str:
         """Start moto on a free loopback port and create the bucket; return the endpoint URL."""
@@ -100,7 +112,7 @@ class Emulator:
         self._server.start()
         _defer_s3_notifications()
         wsgi_server = self._server._server  # werkzeug's server; its handlers call .app
-        wsgi_server.app = _AfterRequest(wsgi_server.app)
+        self._middleware = wsgi_server.app = _AfterRequest(wsgi_server.app)
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
         common = {
@@ -110,6 +122,7 @@ class Emulator:
         }
         self.s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}), **common)
         self.sns = boto3.client("sns", **common)
+        self.cognito = boto3.client("cognito-idp", **common)
         params: dict[str, Any] = {"Bucket": self.bucket}
         if self.region != "us-east-1":
             params["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
@@ -152,6 +165,11 @@ class Emulator:
                 ]
             },
         )
+
+    def after_cognito_requests(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` after each Cognito request, before its response is sent."""
+        assert self._middleware is not None, "start() first"
+        self._middleware.after_cognito.append(hook)
 
     def stop(self) -> None:
         """Unsubscribe, drop moto's in-process state and stop the server; safe to call twice."""

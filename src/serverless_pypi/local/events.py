@@ -221,3 +221,58 @@ def from_result(result: Any, *, method: str) -> HttpResponse:
         return HttpResponse(status, tuple(headers), b"")
     headers.append(("Content-Length", str(len(body))))
     return HttpResponse(status, tuple(headers), body)
+
+
+# -- the Lambda authorizer (``serve --auth``) ----------------------------------------------------
+
+#: API Gateway's own answers when an authorizer denies or fails (not customizable on HTTP APIs).
+FORBIDDEN = HttpResponse(403, (("Content-Type", "application/json"),), b'{"message":"Forbidden"}')
+AUTHORIZER_FAILED = HttpResponse(
+    500, (("Content-Type", "application/json"),), b'{"message":"Internal Server Error"}'
+)
+#: Request fields API Gateway copies into a payload-2.0 REQUEST authorizer event (never the body).
+_AUTHORIZER_FIELDS = ("rawPath", "rawQueryString", "cookies", "headers", "queryStringParameters")
+
+
+def authorizer_event(event: dict[str, Any], *, region: str) -> dict[str, Any]:
+    """The payload-2.0 REQUEST authorizer event API Gateway sends before the API event ``event``
+    (route ``$default``, stage ``$default``, no identity source)."""
+    context = event["requestContext"]
+    method = context["http"]["method"]
+    route_arn = (
+        f"arn:aws:execute-api:{region}:{context['accountId']}:{context['apiId']}"
+        f"/{context['stage']}/{method}{event['rawPath']}"
+    )
+    out: dict[str, Any] = {
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": route_arn,
+        "identitySource": [],
+        "routeKey": event["routeKey"],
+    }
+    for name in _AUTHORIZER_FIELDS:
+        if name in event:
+            out[name] = json.loads(json.dumps(event[name]))  # a copy the authorizer may keep
+    out["requestContext"] = json.loads(json.dumps(context))
+    return out
+
+
+def apply_verdict(event: dict[str, Any], result: Any) -> HttpResponse | None:
+    """Attach a simple response's ``context`` to the API event as API Gateway does
+    (``requestContext.authorizer.lambda``); or the response API Gateway sends instead: 403
+    when the authorizer denies, 500 when its answer is not a simple response."""
+    if not isinstance(result, Mapping) or not isinstance(result.get("isAuthorized"), bool):
+        return AUTHORIZER_FAILED
+    if not result["isAuthorized"]:
+        return FORBIDDEN
+    context = result.get("context")
+    if context is None:
+        context = {}
+    if not isinstance(context, Mapping):
+        return AUTHORIZER_FAILED
+    try:
+        copied = json.loads(json.dumps(dict(context)))
+    except (TypeError, ValueError):
+        return AUTHORIZER_FAILED
+    event["requestContext"]["authorizer"] = {"lambda": copied}
+    return None

@@ -2,8 +2,14 @@
 
 Start-up order matters: the bucket is refilled from the data directory *before* notifications
 are switched on (a restore is not an upload), the HTTP server is listening *before* the SNS
-subscription exists (moto delivers synchronously), and the ``index:``/``s3:`` lines are printed
-only when everything is ready, so a script that waits for them can use the server at once.
+subscription exists (moto delivers synchronously), and the ``index:``/``s3:`` lines (and
+``cognito:`` with ``--auth``) are printed only when everything is ready, so a script that waits
+for them can use the server at once.
+
+``--auth`` adds a Cognito user pool to the embedded moto (users restored from the data
+directory, see ``cognito.py``) and runs the Lambda authorizer before the API for every request,
+as API Gateway does; the API then requires credentials (``auth=basic``) and uploads need the
+uploaders group (``uploads=authenticated``).
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ class ReindexApp(App, Protocol):
 
 
 AppFactory = Callable[[config.Settings], Any]
+#: Makes the authorizer's Lambda handler from its environment (the variables Terraform sets).
+AuthorizerFactory = Callable[[dict[str, str]], Callable[[dict[str, Any], Any], Any]]
 
 
 def _api_factory(settings: config.Settings) -> App:
@@ -56,6 +64,25 @@ def _reindex_factory(settings: config.Settings) -> ReindexApp:
     return Reindex(settings)
 
 
+def _authorizer_factory(environ: dict[str, str]) -> Callable[[dict[str, Any], Any], Any]:
+    """The authorizer Lambda as its handler runs it: settings from the environment it would
+    have, one client and one cache for the server's lifetime (a warm container)."""
+    from .. import logs
+    from ..authorizer import Authorizer, load_settings
+
+    authorizer = Authorizer(load_settings(environ))
+
+    def handle(event: dict[str, Any], context: Any) -> Any:
+        token = logs.request_id.set(str(getattr(context, "aws_request_id", "")) or None)
+        try:
+            return authorizer.authorize(event)
+        finally:
+            logs.request_id.reset(token)
+
+    handle.clear_cache = authorizer.cache.clear  # type: ignore[attr-defined]
+    return handle
+
+
 @dataclass
 class Options:
     host: str = "127.0.0.1"
@@ -67,6 +94,7 @@ class Options:
     region: str | None = None
     url_ttl: int | None = None
     fallback_index_url: str | None = None
+    auth: bool = False  # embedded Cognito + the Lambda authorizer
 
 
 @dataclass
@@ -81,6 +109,8 @@ class Running:
     emulator: Any = None
     data: Any = None
     temp_dir: Path | None = None
+    cognito: Any = None  # cognito.Pool with --auth
+    users: Any = None  # cognito.UserStore with --auth
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -93,12 +123,15 @@ class Running:
                 log.exception("error while stopping")
 
 
-def _settings(options: Options, bucket: str, endpoint: str | None, uploads: str) -> config.Settings:
+def _settings(
+    options: Options, bucket: str, endpoint: str | None, uploads: str, auth: str = "none"
+) -> config.Settings:
     """Settings through ``config.load`` (same validation as in Lambda), without touching
     ``os.environ``."""
     env = {
         config.BUCKET: bucket,
         config.UPLOADS: uploads,
+        config.AUTH: auth,
         config.LOG_LEVEL: os.environ.get(config.LOG_LEVEL, ""),
         "AWS_REGION": options.region
         or os.environ.get("AWS_REGION")
@@ -119,21 +152,30 @@ def start(
     *,
     api_factory: AppFactory = _api_factory,
     reindex_factory: AppFactory = _reindex_factory,
+    authorizer_factory: AuthorizerFactory = _authorizer_factory,
     out: TextIO | None = None,
 ) -> Running:
-    """Start everything, then print the ``index:``/``s3:`` lines; on error clean up and raise."""
+    """Start everything, then print the ``index:``/``s3:`` (and ``cognito:``) lines; on error
+    clean up and raise."""
     out = out if out is not None else sys.stdout
     running = Running()
     try:
         if options.bucket:
+            if options.auth:
+                raise config.ConfigError("--auth needs the embedded bucket (no --bucket)")
             _start_external(options, running, api_factory, reindex_factory, out)
         else:
-            _start_embedded(options, running, api_factory, reindex_factory, out)
+            _start_embedded(options, running, api_factory, reindex_factory, authorizer_factory, out)
     except BaseException:
         running.stop()
         raise
     print(f"index: {running.index_url}", file=out, flush=True)
     print(f"s3: {running.s3_endpoint_url} bucket={running.bucket}", file=out, flush=True)
+    if running.cognito is not None:
+        pool = running.cognito
+        print(
+            f"cognito: {pool.endpoint_url} user_pool_id={pool.user_pool_id}", file=out, flush=True
+        )
     return running
 
 
@@ -153,6 +195,7 @@ def _start_embedded(
     running: Running,
     api_factory: AppFactory,
     reindex_factory: AppFactory,
+    authorizer_factory: AuthorizerFactory,
     out: TextIO,
 ) -> None:
     from .emulator import Emulator
@@ -181,7 +224,12 @@ def _start_embedded(
     running._stops.append(emulator.stop)
     endpoint = emulator.start()
     running.emulator = emulator
-    settings = _settings(options, DEFAULT_BUCKET, endpoint, "unauthenticated-insecure")
+    if options.auth:
+        settings = _settings(options, DEFAULT_BUCKET, endpoint, "authenticated", "basic")
+        authorizer = _start_cognito(running, emulator, root, authorizer_factory)
+    else:
+        settings = _settings(options, DEFAULT_BUCKET, endpoint, "unauthenticated-insecure")
+        authorizer = None
     running.settings = settings
     api = api_factory(settings)
     reindex = reindex_factory(settings)
@@ -193,6 +241,7 @@ def _start_embedded(
     )
 
     server = _start_server(options, running, api, region)
+    server.authorizer = authorizer
     sns_path = SNS_PATH_PREFIX + secrets.token_urlsafe(16)
     subscription_arn = emulator.subscribe(server.loopback_url() + sns_path)
     server.sns = SnsEndpoint(
@@ -210,18 +259,56 @@ def _start_embedded(
 
     running.s3_endpoint_url = endpoint
     running.bucket = DEFAULT_BUCKET
-    if not _is_loopback(options.host):
-        log.warning(
-            "listening beyond this machine with unauthenticated uploads",
-            extra={"host": options.host},
+    if options.auth:
+        print(
+            "uploads: members of the uploaders group only; every request needs a user "
+            "(add them with: serverless-pypi users add NAME --user-pool-id ID --endpoint-url URL)",
+            file=out,
+            flush=True,
         )
-    print(
-        "uploads: enabled without authentication (local use only: anyone who can reach "
-        f"{options.host}:{server.port} can upload)",
-        file=out,
-        flush=True,
-    )
+    else:
+        if not _is_loopback(options.host):
+            log.warning(
+                "listening beyond this machine with unauthenticated uploads",
+                extra={"host": options.host},
+            )
+        print(
+            "uploads: enabled without authentication (local use only: anyone who can reach "
+            f"{options.host}:{server.port} can upload)",
+            file=out,
+            flush=True,
+        )
     print(f"data: {'(ephemeral) ' if options.ephemeral else ''}{root}", file=out, flush=True)
+
+
+def _start_cognito(
+    running: Running, emulator: Any, root: Path, authorizer_factory: AuthorizerFactory
+) -> Callable[[dict[str, Any], Any], Any]:
+    """Pool, client and group; users back from the data directory, saved after every change;
+    the authorizer handler bound to the pool."""
+    from .cognito import UserStore, create_pool
+
+    pool = create_pool(emulator.cognito)
+    users = UserStore(root, pool, emulator.cognito)
+    restored = users.restore()
+    log.info("restored users from the data directory", extra={"users": restored})
+    emulator.after_cognito_requests(users.sync_quietly)
+    running._stops.append(users.sync_quietly)  # runs before the emulator stops
+    running.cognito = pool
+    running.users = users
+    environ = {
+        config.USER_POOL_ID: pool.user_pool_id,
+        config.CLIENT_ID: pool.client_id,
+        config.UPLOADERS_GROUP: pool.uploaders_group,
+        config.COGNITO_ENDPOINT_URL: pool.endpoint_url,
+        config.LOG_LEVEL: os.environ.get(config.LOG_LEVEL, ""),
+        config.AUTH_CACHE_TTL: os.environ.get(config.AUTH_CACHE_TTL, ""),
+    }
+    handler = authorizer_factory(environ)
+    clear_cache = getattr(handler, "clear_cache", None)
+    if callable(clear_cache):
+        users.on_change.append(clear_cache)
+    return handler
 
 
 def _is_loopback(host: str) -> bool:
@@ -332,6 +419,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="index to redirect to for projects that do not exist here",
     )
+    parser.add_argument(
+        "--auth",
+        action="store_true",
+        help="require users from an embedded Cognito user pool, checked by the Lambda "
+        "authorizer (manage them with `serverless-pypi users`; they are kept in the data "
+        "directory)",
+    )
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -339,6 +433,8 @@ def _options(args: argparse.Namespace) -> Options:
         raise config.ConfigError("--endpoint-url needs --bucket")
     if args.bucket and (args.data_dir is not None or args.ephemeral):
         raise config.ConfigError("--bucket serves an existing bucket: no --data-dir/--ephemeral")
+    if args.bucket and args.auth:
+        raise config.ConfigError("--auth needs the embedded bucket (no --bucket)")
     return Options(
         host=args.host,
         port=args.port,
@@ -349,6 +445,7 @@ def _options(args: argparse.Namespace) -> Options:
         region=args.region,
         url_ttl=args.url_ttl,
         fallback_index_url=args.fallback_index_url,
+        auth=args.auth,
     )
 
 

@@ -38,6 +38,8 @@ class LocalServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.api = api
         self.region = region
+        #: ``serve --auth``: the Lambda authorizer, called before the API for every request.
+        self.authorizer: Handler | None = None
         self.sns: SnsEndpoint | None = None
         self.sns_path = ""
         super().__init__((host, port), _RequestHandler)
@@ -126,6 +128,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
         context = LocalContext(function_name="serverless-pypi-api", region=self.server.region)
         try:
             event = events.to_event(request, request_id=request_id)
+        except events.BadRequest:
+            return self._text(400, "Bad request.")
+        if self.server.authorizer is not None:
+            denied = self._authorize(event)
+            if denied is not None:
+                self._write(
+                    denied.status,
+                    [
+                        *denied.headers,
+                        ("Content-Length", str(len(denied.body))),
+                        ("apigw-requestid", request_id),
+                    ],
+                    b"" if self.command == "HEAD" else denied.body,
+                )
+                return denied.status
+        try:
             result = self.server.api(event, context)
             response = events.from_result(result, method=self.command)
         except events.BadRequest:
@@ -140,6 +158,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response.status, [*response.headers, ("apigw-requestid", request_id)], response.body
         )
         return response.status
+
+    def _authorize(self, event: dict[str, Any]) -> events.HttpResponse | None:
+        """Run the authorizer as API Gateway does: attach its verdict to ``event``, or return
+        the response API Gateway would send instead (403 deny, 500 failure)."""
+        assert self.server.authorizer is not None
+        context = LocalContext(
+            function_name="serverless-pypi-authorizer", timeout_ms=10_000, region=self.server.region
+        )
+        try:
+            result = self.server.authorizer(
+                events.authorizer_event(event, region=self.server.region), context
+            )
+        except Exception:
+            log.exception("authorizer failed")
+            return events.AUTHORIZER_FAILED
+        return events.apply_verdict(event, result)
 
     def _serve_sns(self, raw_path: str, body: bytes) -> int:
         sns = self.server.sns
