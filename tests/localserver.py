@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -32,6 +33,11 @@ class LocalIndex:
     s3_endpoint: str
     bucket: str
     output: list[str] = field(default_factory=list)
+    #: With ``serve --auth``: the embedded Cognito's endpoint and user pool.
+    cognito_endpoint: str = ""
+    user_pool_id: str = ""
+    #: (username, password) sent by the helpers below (``get_json``, ``publish``), if any.
+    credentials: tuple[str, str] | None = None
 
     def s3(self) -> Any:
         return boto3.client(
@@ -43,9 +49,16 @@ class LocalIndex:
             config=Config(s3={"addressing_style": "path"}),
         )
 
+    def auth_headers(self) -> dict[str, str]:
+        if self.credentials is None:
+            return {}
+        token = base64.b64encode(":".join(self.credentials).encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
     def get_json(self, path: str = "") -> Any:
         request = urllib.request.Request(
-            self.index_url + path, headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+            self.index_url + path,
+            headers={"Accept": "application/vnd.pypi.simple.v1+json", **self.auth_headers()},
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
@@ -105,7 +118,9 @@ def serverless_pypi_command() -> list[str]:
 
 
 def start(*args: str, env: dict[str, str] | None = None, log_level: str = "WARNING") -> LocalIndex:
-    """Start the server and wait for its ``index:`` and ``s3:`` lines."""
+    """Start the server and wait for its ``index:`` and ``s3:`` lines (and ``cognito:`` with
+    ``--auth``)."""
+    needed = {"index", "s3", "cognito"} if "--auth" in args else {"index", "s3"}
     process = subprocess.Popen(
         [*serverless_pypi_command(), "--log-level", log_level, "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
@@ -128,15 +143,27 @@ def start(*args: str, env: dict[str, str] | None = None, log_level: str = "WARNI
                 match = re.match(r"s3: (\S+) bucket=(\S+)", line)
                 if match:
                     found["s3"], found["bucket"] = match.groups()
-            if {"index", "s3"} <= found.keys():
+            elif line.startswith("cognito: "):
+                match = re.match(r"cognito: (\S+) user_pool_id=(\S+)", line)
+                if match:
+                    found["cognito"], found["user_pool_id"] = match.groups()
+            if needed <= found.keys():
                 ready.set()
         ready.set()
 
     threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(STARTUP_TIMEOUT) or {"index", "s3"} - found.keys():
+    if not ready.wait(STARTUP_TIMEOUT) or needed - found.keys():
         process.kill()
         raise RuntimeError("serve did not start:\n" + "\n".join(output))
-    return LocalIndex(process, found["index"], found["s3"], found["bucket"], output)
+    return LocalIndex(
+        process,
+        found["index"],
+        found["s3"],
+        found["bucket"],
+        output,
+        cognito_endpoint=found.get("cognito", ""),
+        user_pool_id=found.get("user_pool_id", ""),
+    )
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
