@@ -9,8 +9,6 @@ document that advertises them and deleted after the document that stops advertis
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -19,24 +17,18 @@ from hashlib import sha256
 from . import archive, derived, names, render
 from .catalog import report_ignored, spelling_rank
 from .derived import FileRecord, ProjectFiles
-from .pages import Page, Publisher
-from .storage import Bucket, ObjectInfo, PreconditionFailed, StorageError
+from .state import Page, StateObject
+from .storage import Bucket, ObjectInfo
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
-DOC_TYPE = "application/json"
 METADATA_TYPE = "application/octet-stream"
 
 
 def upload_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not crypto
 
 
 def page_files(files: Mapping[str, FileRecord]) -> list[render.PageFile]:
@@ -112,7 +104,13 @@ class ProjectIndex:
         self.project = project
         self.doc_key = derived.project_doc_key(project)
         self._facts: dict[tuple[str, str], tuple[FileRecord, bytes | None]] = {}
-        self.publisher = Publisher(bucket, self.doc_key, self.load, self.pages)
+        self.state = StateObject(
+            bucket,
+            self.doc_key,
+            self.load,
+            lambda files: derived.dump_project(project, files),
+            self.pages,
+        )
 
     def load(self) -> tuple[ProjectFiles, str | None]:
         stored = self.bucket.get(self.doc_key)
@@ -189,12 +187,13 @@ class ProjectIndex:
         """Make the document agree with ``observed``; keys under an authoritative prefix that
         were not observed are gone."""
         authoritative = frozenset(authoritative_prefixes)
-        for attempt in range(MAX_ATTEMPTS):
-            files, etag = self.load()
-            before = dict(files)
-            gone = [k for k in files if k.partition("/")[0] in authoritative and k not in observed]
-            for key in gone:
-                del files[key]
+
+        def change(before: ProjectFiles) -> ProjectFiles:
+            files = {
+                key: record
+                for key, record in before.items()
+                if key.partition("/")[0] not in authoritative or key in observed
+            }
             for key, seen in observed.items():
                 previous = files.get(key)
                 if seen is None:
@@ -205,34 +204,26 @@ class ProjectIndex:
                         files.pop(key, None)
                         continue
                     record, metadata = derived_file
-                    if metadata is not None:
+                    if metadata is not None:  # before the document that advertises it
                         self.bucket.put(derived.metadata_key(key), metadata, METADATA_TYPE)
                     files[key] = record
                 elif previous.yanked != seen.yanked:
                     files[key] = replace(previous, yanked=seen.yanked)
-            if files != before:
-                try:
-                    etag = self.bucket.put(
-                        self.doc_key,
-                        derived.dump_project(self.project, files),
-                        DOC_TYPE,
-                        if_match=etag,
-                        if_none_match=etag is None,
-                    )
-                except PreconditionFailed:
-                    backoff(attempt)
-                    continue
-            if etag is not None:
-                self.publisher.publish(files, etag)
-            removed = sorted(set(before) - set(files))
-            self._drop_sidecars(removed)
-            return Outcome(
-                present=bool(files),
-                prefixes=tuple(sorted({k.partition("/")[0] for k in files})),
-                added=tuple(sorted(set(files) - set(before))),
-                removed=tuple(removed),
-            )
-        raise StorageError(503, f"project {self.project}: too many concurrent updates")
+            return files
+
+        before, after = self.state.update(change)
+        removed = sorted(set(before) - set(after))
+        # After the document that stopped advertising them. Keys seen gone are included even
+        # when this update had nothing to remove: a concurrent writer may have stored a
+        # sidecar after the removal, and S3 delivers every delete event at least once.
+        seen_gone = [key for key, seen in observed.items() if seen is None]
+        self._drop_sidecars(sorted({*removed, *seen_gone}))
+        return Outcome(
+            present=bool(after),
+            prefixes=tuple(sorted({k.partition("/")[0] for k in after})),
+            added=tuple(sorted(set(after) - set(before))),
+            removed=tuple(removed),
+        )
 
     def _drop_sidecars(self, removed: Iterable[str]) -> None:
         """Delete the sidecars of removed wheels, whatever their entries said: a deletion is

@@ -17,18 +17,16 @@ from typing import Any
 
 from . import catalog, config, derived, logs, names, render
 from .events import parse
-from .pages import Page, Publisher
 from .project_index import (
     HTML_TYPE,
     JSON_TYPE,
-    MAX_ATTEMPTS,
     Observed,
     Outcome,
     ProjectIndex,
-    backoff,
     observe_listing,
 )
-from .storage import Bucket, ObjectInfo, PreconditionFailed, StorageError, make_client
+from .state import Page, StateObject
+from .storage import Bucket, ObjectInfo, make_client
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +62,9 @@ class ReindexApp:
     def __init__(self, settings: config.Settings, bucket: Bucket | None = None) -> None:
         self.settings = settings
         self.bucket = bucket or Bucket(make_client(settings), settings.bucket)
-        self.root = Publisher(self.bucket, derived.PROJECTS_STATE, self._load_root, _root_pages)
+        self.root = StateObject(
+            self.bucket, derived.PROJECTS_STATE, self._load_root, derived.dump_projects, _root_pages
+        )
 
     # -- entry point ---------------------------------------------------------------------
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
@@ -135,49 +135,45 @@ class ReindexApp:
             return {}, None
         return derived.load_projects(stored[0]), stored[1]
 
+    def _documented_prefixes(self, project: str) -> list[str] | None:
+        """The project's spellings according to its document (None: no files)."""
+        files, _ = ProjectIndex(self.bucket, project).load()
+        return sorted({key.partition("/")[0] for key in files}) or None
+
     def _update_root(
         self, outcomes: Mapping[str, Outcome], *, replace_all: bool = False
     ) -> RebuildReport:
-        """Set each project's root entry from its outcome (with ``replace_all``, projects not
-        in ``outcomes`` are dropped)."""
-        for attempt in range(MAX_ATTEMPTS):
-            projects, etag = self._load_root()
-            before = set(projects)
+        """Bring the root entries of ``outcomes``' projects (with ``replace_all``: of every
+        project) in line with their documents.
+
+        The documents are read inside the conditional update, after the root state: a document
+        written before a newer root state is then always seen, so a slow writer cannot put
+        back an entry that a faster one already corrected. A full rebuild trusts its own
+        outcomes and reads documents only where they disagree with the stored root.
+        """
+
+        def change(projects: derived.Projects) -> derived.Projects:
             target = dict(projects)
-            if replace_all:
-                # A project an event added while the rebuild was listing is not in
-                # ``outcomes``; its document, not its absence from our listing, decides.
-                for name in set(projects) - set(outcomes):
-                    files, _ = ProjectIndex(self.bucket, name).load()
-                    if not files:
-                        del target[name]
-            for name, outcome in outcomes.items():
-                if outcome.present:
-                    target[name] = list(outcome.prefixes)
+            names = set(outcomes) | (set(projects) if replace_all else set())
+            for name in names:
+                outcome = outcomes.get(name)
+                claimed = list(outcome.prefixes) if outcome and outcome.present else None
+                if not replace_all or projects.get(name) != claimed:
+                    claimed = self._documented_prefixes(name)
+                if claimed:
+                    target[name] = claimed
                 else:
                     target.pop(name, None)
-            if target != projects or (etag is None and target):
-                try:
-                    etag = self.bucket.put(
-                        derived.PROJECTS_STATE,
-                        derived.dump_projects(target),
-                        "application/json",
-                        if_match=etag,
-                        if_none_match=etag is None,
-                    )
-                except PreconditionFailed:
-                    backoff(attempt)
-                    continue
-            if etag is not None:
-                self.root.publish(target, etag)
-            return RebuildReport(
-                projects=len(target),
-                added=sorted(set(target) - before),
-                removed=sorted(before - set(target)),
-                files_added=sum(len(o.added) for o in outcomes.values()),
-                files_removed=sum(len(o.removed) for o in outcomes.values()),
-            )
-        raise StorageError(503, "root state: too many concurrent updates")
+            return target
+
+        before, after = self.root.update(change)
+        return RebuildReport(
+            projects=len(after),
+            added=sorted(set(after) - set(before)),
+            removed=sorted(set(before) - set(after)),
+            files_added=sum(len(o.added) for o in outcomes.values()),
+            files_removed=sum(len(o.removed) for o in outcomes.values()),
+        )
 
     # -- full rebuild --------------------------------------------------------------------
     def rebuild_project(self, project: str) -> RebuildReport:

@@ -1,26 +1,36 @@
-"""Publishing rendered pages so that the newest state always wins.
+"""State objects updated by conditional writes, and the pages rendered from them.
 
-A state object (root state, project document) is written with a conditional write; the pages
-rendered from it are separate objects, written afterwards. Concurrent writers can land their
-pages out of order, so each page set carries the state ETag it shows (object metadata on the last
-page written), and a writer checks the state again after publishing: if it moved on, it renders
-again. The last writer to finish therefore always leaves pages that show the newest state.
+A state object (the root state, a project document) is read, changed and written back with
+``IfMatch`` (or ``IfNoneMatch`` when it does not exist yet); a 412 means another writer won, so
+the change is re-applied to the state it wrote. No update is ever lost.
+
+The pages rendered from a state are separate objects, written afterwards. Concurrent writers can
+land their pages out of order, so each page set carries the state ETag it shows (object metadata
+on the last page written), and a writer checks the state again after publishing: if it moved on,
+it renders again. The last writer to finish therefore leaves pages that show the newest state.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from .derived import STATE_ETAG_META
-from .storage import Bucket
+from .storage import Bucket, PreconditionFailed, StorageError
 
 log = logging.getLogger(__name__)
 
-MAX_ROUNDS = 8
+MAX_ATTEMPTS = 8
+STATE_TYPE = "application/json"
 State = TypeVar("State")
+
+
+def backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not crypto
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +41,40 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
-class Publisher(Generic[State]):
+class StateObject(Generic[State]):
+    """One state object, how to read and write it, and the pages it renders to.
+
+    ``load`` returns an empty state (and no ETag) when the object does not exist.
+    """
+
     bucket: Bucket
-    state_key: str
+    key: str
     load: Callable[[], tuple[State, str | None]]
+    dump: Callable[[State], bytes]
     render: Callable[[State], list[Page]]
+
+    def update(self, change: Callable[[State], State]) -> tuple[State, State]:
+        """Apply ``change`` to the current state, write it conditionally (retrying on 412)
+        and publish its pages; returns the state before and after."""
+        for attempt in range(MAX_ATTEMPTS):
+            before, etag = self.load()
+            after = change(before)
+            if after != before:
+                try:
+                    etag = self.bucket.put(
+                        self.key,
+                        self.dump(after),
+                        STATE_TYPE,
+                        if_match=etag,
+                        if_none_match=etag is None,
+                    )
+                except PreconditionFailed:
+                    backoff(attempt)
+                    continue
+            if etag is not None:
+                self.publish(after, etag)
+            return before, after
+        raise StorageError(503, f"{self.key}: too many concurrent updates")
 
     def _is_shown(self, marker: Page, etag: str) -> bool:
         if marker.body is None:
@@ -53,11 +92,11 @@ class Publisher(Generic[State]):
                 )
 
     def publish(self, state: State, etag: str) -> None:
-        for _ in range(MAX_ROUNDS):
+        for _ in range(MAX_ATTEMPTS):
             pages = self.render(state)
             if not self._is_shown(pages[-1], etag):
                 self._write(pages, etag)
-            latest = self.bucket.head(self.state_key)
+            latest = self.bucket.head(self.key)
             if latest is None or latest.get("ETag") == etag:
                 return
             state, new_etag = self.load()
@@ -65,6 +104,5 @@ class Publisher(Generic[State]):
                 return
             etag = new_etag
         log.warning(
-            "pages may lag their state; the next event will catch up",
-            extra={"state_key": self.state_key},
+            "pages may lag their state; the next event will catch up", extra={"state_key": self.key}
         )
