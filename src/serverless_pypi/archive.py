@@ -84,14 +84,6 @@ def _sdist_pkg_info(spool: BinaryIO, filename: str) -> tuple[bytes | None, str |
     return None, "sdist has no PKG-INFO"
 
 
-def inspect_hash(stream: IO[bytes]) -> str:
-    """The sha256 of a stream, read in bounded chunks."""
-    digest = hashlib.sha256()
-    while chunk := stream.read(CHUNK):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
 def inspect(stream: IO[bytes], filename: str) -> Facts:
     """Hash ``stream`` and read its core metadata; ``filename`` says which kind it is.
 

@@ -58,10 +58,6 @@ def _s3_failure(exc: Exception, operation: str) -> StorageError:
     return StorageError(502, f"S3 {operation} failed: {exc}")
 
 
-def _content_type(dist: names.Distribution) -> str:
-    return "application/zip" if dist.is_wheel else "application/octet-stream"
-
-
 def _human(size: int) -> str:
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -89,19 +85,6 @@ class Progress:
     def close(self) -> None:
         if self.enabled and self.shown >= 0:
             print(file=sys.stderr, flush=True)
-
-
-def _remote_sha256(bucket: Bucket, key: str) -> str | None:
-    opened = bucket.open(key)
-    if opened is None:
-        return None
-    stream, _ = opened
-    try:
-        return archive.inspect_hash(stream)
-    except (BotoCoreError, OSError) as exc:
-        raise _s3_failure(exc, "GetObject") from exc
-    finally:
-        stream.close()
 
 
 def _locate(bucket: Bucket, dist: names.Distribution) -> list[str]:
@@ -156,7 +139,7 @@ def check_file(path: Path) -> LocalFile:
 
 
 def _identical_or_refuse(bucket: Bucket, key: str, local: LocalFile) -> str:
-    if _remote_sha256(bucket, key) == local.sha256:
+    if bucket.sha256(key) == local.sha256:
         return f"{local.dist.filename}: already present at s3://{bucket.name}/{key} (identical)"
     raise Refused(
         f"{local.dist.filename} already exists with different content at "
@@ -185,7 +168,7 @@ def part_size_for(size: int) -> int:
 def _put_small(bucket: Bucket, local: LocalFile) -> None:
     with local.path.open("rb") as stream:
         data = b"".join(_read_verified(stream, PART_SIZE, local))
-    bucket.put(local.key, data, _content_type(local.dist), if_none_match=True)
+    bucket.put(local.key, data, upload.content_type(local.dist), if_none_match=True)
 
 
 def _put_multipart(bucket: Bucket, local: LocalFile, progress: Progress) -> None:
@@ -193,7 +176,9 @@ def _put_multipart(bucket: Bucket, local: LocalFile, progress: Progress) -> None
     client = bucket.client
     common: dict[str, Any] = {"Bucket": bucket.name, "Key": local.key}
     try:
-        created = client.create_multipart_upload(**common, ContentType=_content_type(local.dist))
+        created = client.create_multipart_upload(
+            **common, ContentType=upload.content_type(local.dist)
+        )
     except (ClientError, BotoCoreError) as exc:
         raise _s3_failure(exc, "CreateMultipartUpload") from exc
     upload_id = created["UploadId"]

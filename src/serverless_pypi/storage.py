@@ -6,6 +6,7 @@ All botocore errors are translated here, so handlers deal with three outcomes on
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -136,6 +137,22 @@ class Bucket:
             etag=str(response.get("ETag", "")),
         )
         return response["Body"], info
+
+    def sha256(self, key: str) -> str | None:
+        """The hex sha256 of an object's bytes, streamed; None when it does not exist."""
+        opened = self.open(key)
+        if opened is None:
+            return None
+        stream, _ = opened
+        digest = hashlib.sha256()
+        try:
+            while chunk := stream.read(1024 * 1024):
+                digest.update(chunk)
+        except (BotoCoreError, OSError) as exc:
+            raise _translate(exc, "GetObject") from exc
+        finally:
+            stream.close()
+        return digest.hexdigest()
 
     def head(self, key: str) -> dict[str, Any] | None:
         try:

@@ -126,15 +126,8 @@ def check_form(content_type: str, body: bytes) -> Checked:
     return checked
 
 
-def _sha256_of(bucket: Bucket, key: str) -> str | None:
-    opened = bucket.open(key)
-    if opened is None:
-        return None
-    stream, _ = opened
-    try:
-        return archive.inspect_hash(stream)
-    finally:
-        stream.close()
+def content_type(dist: names.Distribution) -> str:
+    return "application/zip" if dist.is_wheel else "application/octet-stream"
 
 
 def existing_key(bucket: Bucket, dist: names.Distribution) -> str | None:
@@ -147,7 +140,7 @@ def existing_key(bucket: Bucket, dist: names.Distribution) -> str | None:
 
 
 def _same_or_conflict(bucket: Bucket, key: str, checked: Checked) -> bool:
-    if _sha256_of(bucket, key) == checked.sha256:
+    if bucket.sha256(key) == checked.sha256:
         return False
     raise UploadError(
         f"File {checked.dist.filename!r} already exists with different content; "
@@ -166,9 +159,8 @@ def store(bucket: Bucket, checked: Checked) -> bool:
     found = existing_key(bucket, checked.dist)
     if found is not None:
         return _same_or_conflict(bucket, found, checked)
-    content_type = "application/zip" if checked.dist.is_wheel else "application/octet-stream"
     try:
-        bucket.put(checked.key, checked.data, content_type, if_none_match=True)
+        bucket.put(checked.key, checked.data, content_type(checked.dist), if_none_match=True)
     except PreconditionFailed:
         return _same_or_conflict(bucket, checked.key, checked)
     return True
