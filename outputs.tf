@@ -62,3 +62,15 @@ output "layer_arn" {
   description = "ARN of the dependency layer version."
   value       = aws_lambda_layer_version.dependencies.arn
 }
+
+output "lambda_package" {
+  description = "The function zip, its source hash, the dependency layer ARN, runtime and architecture: what modules/cognito's authorizer runs (the same code, built once)."
+  # Read from the API function, so that whoever uses this waits until the zip is built.
+  value = {
+    zip              = aws_lambda_function.api.filename
+    source_code_hash = aws_lambda_function.api.source_code_hash
+    layer_arn        = aws_lambda_layer_version.dependencies.arn
+    runtime          = aws_lambda_function.api.runtime
+    architecture     = var.architecture
+  }
+}

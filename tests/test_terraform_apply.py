@@ -24,12 +24,14 @@ import boto3
 import pytest
 from tfsupport import ROOT, run_tf, tf_env
 
+from serverless_pypi import authorizer as authz
 from serverless_pypi import config
 
 pytestmark = pytest.mark.terraform
 
 REGION = "us-east-1"
-VARS = ["-var", "jwt_issuer=https://issuer.example.com", "-var", 'jwt_audience=["pypi"]']
+# What a user does before destroying on purpose (moto does not enforce deletion protection).
+VARS = ["-var", "deletion_protection=false"]
 NAME = "acme-pypi"  # examples/complete's default name
 READ_ROUTES = {
     f"{method} {path}"
@@ -77,7 +79,7 @@ class Stack:
 
 
 def _snapshot(target: Path) -> Path:
-    """Copy the module, its sources and examples/complete to ``target``.
+    """Copy the module, its submodules, its sources and examples/complete to ``target``.
 
     Others may edit src/ while this runs; a snapshot keeps the second plan honest, and terraform's
     state and .terraform/ stay out of the repository. The relative ``source = "../.."`` still
@@ -86,6 +88,11 @@ def _snapshot(target: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for tf in ROOT.glob("*.tf"):
         shutil.copy(tf, target / tf.name)
+    shutil.copytree(
+        ROOT / "modules",
+        target / "modules",
+        ignore=shutil.ignore_patterns(".terraform*", "terraform.tfstate*"),
+    )
     (target / "src").mkdir()
     shutil.copy(ROOT / "src" / "lambda_build.py", target / "src")
     shutil.copytree(
@@ -182,15 +189,22 @@ def test_functions(stack: Stack) -> None:
     lam = stack.client("lambda")
     api = lam.get_function_configuration(FunctionName=stack.outputs["api_function_name"])
     reindex = lam.get_function_configuration(FunctionName=stack.outputs["reindex_function_name"])
+    authorizer = lam.get_function_configuration(
+        FunctionName=stack.outputs["authorizer_function_name"]
+    )
     assert api["Handler"] == "serverless_pypi.api.handler"
     assert reindex["Handler"] == "serverless_pypi.reindex.handler"
-    for function in (api, reindex):
+    assert authorizer["Handler"] == "serverless_pypi.authorizer.handler"
+    functions = (api, reindex, authorizer)
+    for function in functions:
         assert function["Runtime"] == "python3.13"
         assert function["Architectures"] == ["arm64"]
         assert function["TracingConfig"]["Mode"] == "Active"
 
-    (layer_arn,) = {layer["Arn"] for f in (api, reindex) for layer in f["Layers"]}
-    assert all(len(f["Layers"]) == 1 for f in (api, reindex))
+    # One code zip and one layer for all three (modules/cognito reuses the root's package).
+    (layer_arn,) = {layer["Arn"] for f in functions for layer in f["Layers"]}
+    assert all(len(f["Layers"]) == 1 for f in functions)
+    assert len({f["CodeSha256"] for f in functions}) == 1
 
     # The environment is exactly what config.py reads, with the example's values.
     api_env = api["Environment"]["Variables"]
@@ -199,10 +213,20 @@ def test_functions(stack: Stack) -> None:
     settings = config.load(api_env)  # what the handler will make of it at cold start
     assert settings.bucket == stack.outputs["bucket_name"]
     assert settings.uploads == "authenticated"
+    assert settings.auth == "basic"
     assert settings.fallback_index_url == "https://pypi.org/simple/"
     assert settings.url_ttl == 300
     assert api["Role"] == stack.outputs["api_role_arn"]
     assert reindex["Role"] == stack.outputs["reindex_role_arn"]
+
+    authorizer_env = authorizer["Environment"]["Variables"]
+    assert set(authorizer_env) == config.AUTHORIZER_ENV_VARS
+    authorizer_settings = authz.load_settings(authorizer_env)
+    assert authorizer_settings.user_pool_id == stack.outputs["user_pool_id"]
+    assert authorizer_settings.client_id == stack.outputs["client_id"]
+    assert authorizer_settings.uploaders_group == "uploaders"
+    assert authorizer_settings.cache_ttl == 300
+    assert authorizer["Timeout"] == 10
 
     concurrency = lam.get_function_concurrency(FunctionName=reindex["FunctionName"])
     assert concurrency["ReservedConcurrentExecutions"] == 2
@@ -276,10 +300,9 @@ def test_routes_and_integration(stack: Stack) -> None:
     (integration,) = gateway.get_integrations(ApiId=api_id)["Items"]
     for route in routes:
         assert route["Target"] == f"integrations/{integration['IntegrationId']}"
-        assert route["AuthorizationType"] == "JWT"
+        assert route["AuthorizationType"] == "CUSTOM"
     (authorizer_id,) = {route["AuthorizerId"] for route in routes}
-    authorizer = gateway.get_authorizer(ApiId=api_id, AuthorizerId=authorizer_id)
-    assert authorizer["AuthorizerType"] == "JWT"
+    assert authorizer_id == stack.outputs["authorizer_id"]
     assert integration["IntegrationType"] == "AWS_PROXY"
     assert integration["PayloadFormatVersion"] == "2.0"
     api_function = stack.client("lambda").get_function_configuration(
@@ -296,6 +319,92 @@ def test_routes_and_integration(stack: Stack) -> None:
         f"{api_id}.execute-api.{REGION}.amazonaws.com/simple/"
     )
     assert stack.outputs["upload_url"].endswith("/legacy/")
+
+
+def test_basic_auth_authorizer(stack: Stack) -> None:
+    """REQUEST, payload 2.0, simple responses, no identity source, no gateway caching; only
+    this API may invoke the function, and only as this authorizer."""
+    gateway = stack.client("apigatewayv2")
+    api_id, authorizer_id = stack.outputs["api_id"], stack.outputs["authorizer_id"]
+    # (moto has no GetAuthorizers; every route names this one, see test_routes_and_integration)
+    authorizer = gateway.get_authorizer(ApiId=api_id, AuthorizerId=authorizer_id)
+    assert authorizer["AuthorizerType"] == "REQUEST"
+    assert authorizer["AuthorizerPayloadFormatVersion"] == "2.0"
+    assert authorizer["EnableSimpleResponses"] is True
+    assert not authorizer.get("IdentitySource")
+    assert authorizer.get("AuthorizerResultTtlInSeconds", 0) == 0
+    function_arn = stack.client("lambda").get_function_configuration(
+        FunctionName=stack.outputs["authorizer_function_name"]
+    )["FunctionArn"]
+    assert function_arn in authorizer["AuthorizerUri"]
+
+    permission = _lambda_policy(stack, stack.outputs["authorizer_function_name"])
+    assert permission["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    source = permission["Condition"]["ArnLike"]["AWS:SourceArn"]
+    assert source.startswith("arn:aws:execute-api:")
+    assert source.endswith(f":{api_id}/authorizers/{authorizer_id}")
+
+
+def test_user_pool_client_and_group(stack: Stack) -> None:
+    cognito = stack.client("cognito-idp")
+    pool_id = stack.outputs["user_pool_id"]
+    pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    assert pool["Name"] == f"{NAME}-users"
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] == 12
+    assert all(
+        policy[f"Require{kind}"] for kind in ("Uppercase", "Lowercase", "Numbers", "Symbols")
+    )
+    assert pool["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert pool["MfaConfiguration"] == "OFF"
+
+    client = cognito.describe_user_pool_client(
+        UserPoolId=pool_id, ClientId=stack.outputs["client_id"]
+    )["UserPoolClient"]
+    assert set(client["ExplicitAuthFlows"]) == {
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+    }
+    assert "ClientSecret" not in client
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+
+    (group,) = cognito.list_groups(UserPoolId=pool_id)["Groups"]
+    assert group["GroupName"] == stack.outputs["uploaders_group_name"] == "uploaders"
+
+
+def test_authorizer_signs_in_against_the_applied_pool(stack: Stack) -> None:
+    """The authorizer code, with the environment Terraform gave the function, accepts a user of
+    the applied pool and knows an uploader from a reader."""
+    import base64
+
+    cognito = stack.client("cognito-idp")
+    pool_id = stack.outputs["user_pool_id"]
+    password = "Applied-Pool-Passw0rd!"
+    for user, upload in (("reader", False), ("publisher", True)):
+        cognito.admin_create_user(UserPoolId=pool_id, Username=user, MessageAction="SUPPRESS")
+        cognito.admin_set_user_password(
+            UserPoolId=pool_id, Username=user, Password=password, Permanent=True
+        )
+        if upload:
+            cognito.admin_add_user_to_group(
+                UserPoolId=pool_id, Username=user, GroupName=stack.outputs["uploaders_group_name"]
+            )
+    env = stack.client("lambda").get_function_configuration(
+        FunctionName=stack.outputs["authorizer_function_name"]
+    )["Environment"]["Variables"]
+    settings = authz.load_settings({**env, config.COGNITO_ENDPOINT_URL: stack.endpoint})
+    checker = authz.Authorizer(settings)  # its own client, to the endpoint in the settings
+
+    def verdict(user: str, secret: str) -> dict[str, Any]:
+        token = base64.b64encode(f"{user}:{secret}".encode()).decode()
+        return checker.authorize({"headers": {"authorization": f"Basic {token}"}})["context"]
+
+    assert verdict("reader", password) == {
+        "authenticated": True, "username": "reader", "uploader": False,
+    }  # fmt: skip
+    assert verdict("publisher", password)["uploader"] is True
+    assert verdict("publisher", "Wrong-Passw0rd!!")["authenticated"] is False
 
 
 def _statements(stack: Stack, role: str) -> list[dict[str, Any]]:
@@ -331,7 +440,16 @@ def test_iam_least_privilege(stack: Stack) -> None:
     assert _allowed(reindex, "s3:PutObject") == [f"{bucket_arn}/.index/*"]
     assert _allowed(reindex, "s3:DeleteObject") == [f"{bucket_arn}/.index/*"]
     assert _allowed(reindex, "sqs:SendMessage")[0].endswith(f":{NAME}-reindex-failures")
-    for statements in (api, reindex):
+    # The authorizer may write its logs and traces, nothing else (InitiateAuth is unsigned).
+    authorizer = _statements(stack, f"{NAME}-authorizer")
+    assert {a for s in authorizer for a in s["Action"]} == {
+        "logs:CreateLogStream", "logs:PutLogEvents",
+        "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+    }  # fmt: skip
+    assert _allowed(authorizer, "logs:PutLogEvents")[0].endswith(
+        f":log-group:/aws/lambda/{NAME}-authorizer:*"
+    )
+    for statements in (api, reindex, authorizer):
         assert _allowed(statements, "xray:PutTraceSegments") == ["*"]  # tracing is on
         assert all(not a.startswith("iam:") for s in statements for a in s["Action"])
 
@@ -339,7 +457,11 @@ def test_iam_least_privilege(stack: Stack) -> None:
 def test_log_groups(stack: Stack) -> None:
     groups = stack.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{NAME}-")
     retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups["logGroups"]}
-    assert retention == {f"/aws/lambda/{NAME}-api": 90, f"/aws/lambda/{NAME}-reindex": 90}
+    assert retention == {
+        f"/aws/lambda/{NAME}-api": 90,
+        f"/aws/lambda/{NAME}-reindex": 90,
+        f"/aws/lambda/{NAME}-authorizer": 90,
+    }
 
 
 def test_new_wheel_notifies_the_topic(stack: Stack) -> None:
@@ -395,3 +517,4 @@ def test_destroy_leaves_nothing(stack: Stack) -> None:
     assert stack.client("iam").list_roles()["Roles"] == []
     assert stack.client("logs").describe_log_groups()["logGroups"] == []
     assert stack.client("apigatewayv2").get_apis()["Items"] == []
+    assert stack.client("cognito-idp").list_user_pools(MaxResults=10)["UserPools"] == []

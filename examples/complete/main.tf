@@ -1,5 +1,6 @@
-# Everything switched on: twine uploads behind a JWT authorizer, a fallback index, custom names,
-# tags, X-Ray tracing, longer log retention and capped reindex concurrency.
+# Everything switched on: HTTP Basic authentication against a Cognito user pool (modules/cognito)
+# on every route, uploads for the uploaders group, a fallback index, custom names, tags, X-Ray
+# tracing, longer log retention and capped reindex concurrency.
 
 terraform {
   required_version = ">= 1.5"
@@ -22,23 +23,28 @@ resource "aws_apigatewayv2_api" "index" {
   tags          = var.tags
 }
 
-resource "aws_apigatewayv2_authorizer" "jwt" {
-  api_id           = aws_apigatewayv2_api.index.id
-  name             = "${var.name}-jwt"
-  authorizer_type  = "JWT"
-  identity_sources = ["$request.header.Authorization"]
-
-  jwt_configuration {
-    issuer   = var.jwt_issuer
-    audience = var.jwt_audience
-  }
-}
-
 resource "aws_apigatewayv2_stage" "default" {
   api_id      = aws_apigatewayv2_api.index.id
   name        = "$default"
   auto_deploy = true
   tags        = var.tags
+}
+
+# The user pool, the uploaders group and the Lambda authorizer that checks pip's and twine's
+# Basic credentials against it. It runs the index's own code zip and layer.
+module "cognito" {
+  source = "../../modules/cognito"
+
+  name              = var.name
+  api_id            = aws_apigatewayv2_api.index.id
+  api_execution_arn = aws_apigatewayv2_api.index.execution_arn
+  lambda_package    = module.pypi.lambda_package
+  tags              = var.tags
+
+  deletion_protection = var.deletion_protection
+  auth_cache_ttl      = 300
+  tracing             = true
+  log_retention_days  = 90
 }
 
 module "pypi" {
@@ -48,15 +54,16 @@ module "pypi" {
   bucket_name = var.bucket_name
   tags        = var.tags
 
-  api_id             = aws_apigatewayv2_api.index.id
-  api_execution_arn  = aws_apigatewayv2_api.index.execution_arn
-  api_endpoint       = aws_apigatewayv2_stage.default.invoke_url
-  authorization_type = "JWT"
-  authorizer_id      = aws_apigatewayv2_authorizer.jwt.id
+  api_id            = aws_apigatewayv2_api.index.id
+  api_execution_arn = aws_apigatewayv2_api.index.execution_arn
+  api_endpoint      = aws_apigatewayv2_stage.default.invoke_url
 
-  # Every route, POST included, is behind the JWT authorizer at the gateway, so the handler
-  # need not check again. (A CUSTOM authorizer would pass the caller's roles instead.)
-  uploads            = "unauthenticated-insecure"
+  # Every route goes through the Basic-auth authorizer; any user of the pool may read, members
+  # of its uploaders group may also upload.
+  authorization_type = module.cognito.authorization_type
+  authorizer_id      = module.cognito.authorizer_id
+  uploads            = "authenticated"
+
   fallback_index_url = "https://pypi.org/simple/"
   url_ttl            = 300
   log_level          = "INFO"

@@ -47,3 +47,28 @@ output "reindex_failures_queue_url" {
   description = "SQS queue of events the reindex function failed on."
   value       = module.pypi.reindex_failures_queue_url
 }
+
+output "user_pool_id" {
+  description = "Cognito user pool of the index's users (serverless-pypi users --user-pool-id)."
+  value       = module.cognito.user_pool_id
+}
+
+output "client_id" {
+  description = "App client the authorizer signs users in with."
+  value       = module.cognito.client_id
+}
+
+output "uploaders_group_name" {
+  description = "Group whose members may upload."
+  value       = module.cognito.uploaders_group_name
+}
+
+output "authorizer_id" {
+  description = "ID of the API's Basic-auth authorizer."
+  value       = module.cognito.authorizer_id
+}
+
+output "authorizer_function_name" {
+  description = "Name of the authorizer function."
+  value       = module.cognito.authorizer_function_name
+}

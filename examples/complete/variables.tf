@@ -16,14 +16,10 @@ variable "bucket_name" {
   default     = null
 }
 
-variable "jwt_issuer" {
-  type        = string
-  description = "Issuer URL of the JWT authorizer, e.g. https://cognito-idp.REGION.amazonaws.com/POOL_ID."
-}
-
-variable "jwt_audience" {
-  type        = list(string)
-  description = "Accepted audiences (client IDs) of the JWT authorizer."
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect the user pool (and its users) from deletion; set to false before terraform destroy."
+  default     = true
 }
 
 variable "tags" {
