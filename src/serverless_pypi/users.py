@@ -47,13 +47,18 @@ def make_client(pool_id: str, endpoint_url: str | None) -> Any:
 
 def _error(exc: Exception) -> UsersError:
     """One line for an AWS failure: Cognito's own code and message, never a traceback."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = error.get("Code", "Error")
         message = error.get("Message") or str(exc)
         return UsersError(f"{code}: {message}")
+    if isinstance(exc, NoCredentialsError):
+        return UsersError(
+            f"{exc} (these commands use your AWS credentials; for the local server's pool "
+            "any values work, e.g. AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x)"
+        )
     if isinstance(exc, BotoCoreError):
         return UsersError(str(exc))
     raise exc
