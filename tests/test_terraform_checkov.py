@@ -1,4 +1,5 @@
-"""checkov over the root module: zero failed checks, zero parsing errors, every skip reasoned.
+"""checkov over the root module and modules/cognito: zero failed checks, zero parsing errors,
+every skip reasoned.
 
 checkov lives in its own virtualenv under build/ (pinned, installed once from PyPI and reused),
 so its many dependencies never touch the dev environment. It runs with --skip-download: no
@@ -19,6 +20,8 @@ from tfsupport import ROOT
 
 CHECKOV_VERSION = "3.3.30"
 VENV = ROOT / "build" / "checkov-venv"
+#: The root module and its submodules, each scanned on its own.
+MODULES = (".", "modules/cognito")
 SKIP_COMMENT = re.compile(r"#checkov:skip=(CKV2?_AWS_\d+):(.*)")
 
 
@@ -43,9 +46,11 @@ def checkov() -> Path:
     return exe
 
 
-def test_checkov_passes(checkov: Path, tmp_path: Path) -> None:
-    # Scan a copy of just the module's .tf files: examples and tests are not the module.
-    for tf in ROOT.glob("*.tf"):
+@pytest.mark.parametrize("module", MODULES)
+def test_checkov_passes(checkov: Path, tmp_path: Path, module: str) -> None:
+    # Scan a copy of just the module's .tf files: examples, tests and submodules are scanned
+    # on their own.
+    for tf in (ROOT / module).glob("*.tf"):
         shutil.copy(tf, tmp_path / tf.name)
     proc = subprocess.run(
         [checkov, "-d", tmp_path, "--framework", "terraform", "--skip-download", "-o", "json"],
@@ -63,8 +68,9 @@ def test_checkov_passes(checkov: Path, tmp_path: Path) -> None:
     assert report["summary"]["passed"] > 0
 
 
-def test_every_skip_has_a_reason() -> None:
-    for tf in sorted(ROOT.glob("*.tf")):
+@pytest.mark.parametrize("module", MODULES)
+def test_every_skip_has_a_reason(module: str) -> None:
+    for tf in sorted((ROOT / module).glob("*.tf")):
         for line in tf.read_text().splitlines():
             if "checkov:skip" in line:
                 match = SKIP_COMMENT.search(line)

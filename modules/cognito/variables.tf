@@ -24,13 +24,7 @@ variable "api_execution_arn" {
 }
 
 variable "lambda_package" {
-  type = object({
-    zip              = string
-    source_code_hash = string
-    layer_arn        = string
-    runtime          = string
-    architecture     = string
-  })
+  type        = object({ zip = string, source_code_hash = string, layer_arn = string, runtime = string, architecture = string })
   description = "The root module's lambda_package output: the authorizer runs the same code zip and layer as the index's functions."
   nullable    = false
 }

@@ -88,6 +88,10 @@ run "defaults" {
     error_message = "Without an authorizer every route must be authorization NONE."
   }
   assert {
+    condition     = output.lambda_package.zip == aws_lambda_function.api.filename && output.lambda_package.source_code_hash == aws_lambda_function.api.source_code_hash && output.lambda_package.runtime == "python3.13" && output.lambda_package.architecture == "arm64"
+    error_message = "lambda_package must hand modules/cognito the API function's zip, hash, layer, runtime and architecture."
+  }
+  assert {
     condition     = aws_apigatewayv2_integration.api.payload_format_version == "2.0" && aws_apigatewayv2_integration.api.integration_type == "AWS_PROXY"
     error_message = "The integration must be an AWS_PROXY payload 2.0 integration."
   }
