@@ -345,3 +345,16 @@ def test_auth_is_off_by_default(tmp_path: Path) -> None:
         assert run.server.authorizer is None
     finally:
         run.stop()
+
+
+def test_auth_needs_the_embedded_bucket(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from serverless_pypi.local import serve
+
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    assert parser.parse_args([]).auth is False
+    args = parser.parse_args(["--port", "0", "--auth", "--bucket", "b"])
+    assert serve.run(args) == 2
+    assert "--auth needs the embedded bucket" in capsys.readouterr().err
