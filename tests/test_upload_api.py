@@ -148,3 +148,23 @@ def test_upload_digest_matches_stored_bytes(app: ApiApp, bucket: Bucket) -> None
     stored = bucket.get(f"pkg/{WHEEL}")
     assert stored is not None
     assert hashlib.sha256(stored[0]).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("level", ["DEBUG", "INFO"])
+def test_uploads_succeed_with_verbose_logging(
+    app: ApiApp, bucket: Bucket, level: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every log call on the upload path must be valid at the Lambda's default level (INFO)."""
+    import json
+    import logging
+
+    from serverless_pypi import logs
+
+    logs.setup(level)
+    try:
+        assert post(app, *form())["statusCode"] == 200
+        assert post(app, *form())["statusCode"] == 200  # the "already present" path too
+    finally:
+        logging.getLogger("serverless_pypi").setLevel(logging.WARNING)
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["new_file"] for r in records if r["message"] == "upload"] == [True, False]

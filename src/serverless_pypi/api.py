@@ -222,7 +222,7 @@ class ApiApp:
         except upload.UploadError as exc:
             log.info("upload refused", extra={"status": exc.status, "reason": exc.message})
             raise HttpError(exc.status, exc.message) from None
-        log.info("upload", extra={"key": checked.key, "created": created})
+        log.info("upload", extra={"key": checked.key, "new_file": created})
         return gateway.text(200, "Uploaded." if created else "Identical file already present.")
 
 
