@@ -251,22 +251,34 @@ MALFORMED = {
 }
 
 
+class NoCognito:
+    """A client that fails the test if the authorizer calls Cognito at all."""
+
+    def initiate_auth(self, **_: Any) -> dict[str, Any]:
+        raise AssertionError("Cognito was called for a request without usable credentials")
+
+
 @pytest.mark.parametrize("value", MALFORMED.values(), ids=MALFORMED.keys())
-def test_malformed_headers_are_unauthenticated(pool: Pool, value: str | None) -> None:
-    pool.add_user("alice")
-    assert context(pool.authorizer().authorize(event(value))) == UNAUTHENTICATED
-    assert pool.calls == []
+def test_malformed_headers_are_unauthenticated(value: str | None) -> None:
+    assert context(fake_authorizer(NoCognito()).authorize(event(value))) == UNAUTHENTICATED
 
 
 @pytest.mark.parametrize(
     "weird",
     [None, "text", [], {"headers": None}, {"headers": []}, {"headers": {"authorization": 5}}],
 )
-def test_weird_events_are_unauthenticated(pool: Pool, weird: Any) -> None:
-    assert context(pool.authorizer().authorize(weird)) == UNAUTHENTICATED
+def test_weird_events_are_unauthenticated(weird: Any) -> None:
+    assert context(fake_authorizer(NoCognito()).authorize(weird)) == UNAUTHENTICATED
 
 
-def test_limits_are_inclusive(pool: Pool) -> None:
+def test_well_formed_header_reaches_cognito(pool: Pool) -> None:
+    """The counterpart of the table above: the same user, well formed, is one InitiateAuth."""
+    pool.add_user("alice")
+    assert context(pool.authorizer().authorize(event(basic("alice"))))["authenticated"] is True
+    assert pool.calls == ["InitiateAuth"]
+
+
+def test_limits_are_inclusive() -> None:
     user, password = "u" * 128, "Aa1!" * 64
     assert authz.decode_basic(basic(user, password)) == authz.Credentials(user, password)
 
