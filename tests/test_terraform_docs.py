@@ -1,4 +1,4 @@
-"""docs/terraform.md's inputs and outputs tables match variables.tf and outputs.tf, and
+"""README.md's inputs and outputs tables match variables.tf and outputs.tf, and
 modules/cognito/README.md's match the submodule's.
 
 The tables between the BEGIN_TF_DOCS/END_TF_DOCS markers are generated from the .tf files (in
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from tfsupport import ROOT, attribute, blocks, hcl_string
 
-DOC = ROOT / "docs" / "terraform.md"
+DOC = ROOT / "README.md"
 COGNITO = ROOT / "modules" / "cognito"
 #: Each generated document and the module it describes.
 DOCS = {DOC: ROOT, COGNITO / "README.md": COGNITO}
