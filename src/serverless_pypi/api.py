@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import auth, catalog, config, derived, gateway, logs, names, render, upload
+from . import auth, catalog, config, derived, gateway, logs, names, render
 from .gateway import HttpError, Request, Response
 from .negotiation import Format, choose, choose_from_query
 from .storage import Bucket, StorageError, make_client
@@ -204,6 +204,7 @@ class ApiApp:
     def upload(self, request: Request) -> Response:
         """twine's legacy upload: checked completely before anything is written, and never
         answered with a redirect (twine treats one as a failure)."""
+        from . import upload  # archive and multipart parsing: not on the read path
         mode = self.settings.uploads
         if mode == "off":
             raise HttpError(403, "Uploads are disabled on this index.")
