@@ -76,11 +76,10 @@ def yank_state(marker: bytes | None) -> bool | str:
     return reason or True
 
 
-def yank_markers(bucket: Bucket, prefix: str) -> dict[str, bool | str]:
-    """The yank state of every yanked file under ``prefix/`` (one listing, one GET per
-    yanked file)."""
+def yank_markers(bucket: Bucket, markers_listed: Iterable[ObjectInfo]) -> dict[str, bool | str]:
+    """The yank state of the files that listed markers are about (one GET per marker)."""
     markers: dict[str, bool | str] = {}
-    for marker in bucket.list_objects(names.yank_key(prefix + "/")):
+    for marker in markers_listed:
         stored = bucket.get(marker.key)
         target = names.yanked_target(marker.key)
         if stored is not None and target is not None:
@@ -238,17 +237,14 @@ class ProjectIndex:
 
 
 def observe_listing(
-    bucket: Bucket, prefix: str, objects: Iterable[ObjectInfo]
+    objects: Iterable[ObjectInfo], yanked: Mapping[str, bool | str]
 ) -> dict[str, Observed]:
-    """The distributions among one prefix's listed ``objects``, with their yank state; the
-    rest is logged once."""
+    """The distributions among listed ``objects``, with their yank state from ``yanked``
+    (see ``yank_markers``); the rest is logged once."""
     kept: dict[str, Observed] = {}
-    markers: dict[str, bool | str] | None = None
     for obj in objects:
         if names.parse_key(obj.key) is None:
             report_ignored(obj.key, "not a distribution of this project")
             continue
-        if markers is None:
-            markers = yank_markers(bucket, prefix)
-        kept[obj.key] = Observed(obj, markers.get(obj.key, False))
+        kept[obj.key] = Observed(obj, yanked.get(obj.key, False))
     return kept

@@ -24,6 +24,7 @@ from .project_index import (
     Outcome,
     ProjectIndex,
     observe_listing,
+    yank_markers,
 )
 from .state import Page, StateObject
 from .storage import Bucket, ObjectInfo, make_client
@@ -183,7 +184,12 @@ class ReindexApp:
         observed: dict[str, Observed | None] = {}
         for prefix in spellings:
             observed.update(
-                observe_listing(self.bucket, prefix, self.bucket.list_objects(prefix + "/"))
+                observe_listing(
+                    self.bucket.list_objects(prefix + "/"),
+                    yank_markers(
+                        self.bucket, self.bucket.list_objects(names.yank_key(prefix + "/"))
+                    ),
+                )
             )
         known, _ = index.load()
         stale = {k.partition("/")[0] for k in known} - set(spellings)
@@ -199,16 +205,22 @@ class ReindexApp:
         """
         outcomes: dict[str, Outcome] = {}
         seen_prefixes: dict[str, set[str]] = defaultdict(set)
+        # ".yanked/" sorts before every project name ("." < digits and letters), so its run
+        # arrives first: its markers (few: one per yanked file) are kept for the whole pass.
+        yanked: dict[str, bool | str] = {}
         objects = 0
         for prefix, run in _runs_by_prefix(self.bucket.list_objects("")):
             objects += len(run)
+            if prefix + "/" == names.YANK_PREFIX:
+                yanked = yank_markers(self.bucket, run)
+                continue
             project = names.canonical(prefix)
             if project is None:
                 if not names.is_reserved_key(prefix + "/"):
                     for obj in run:
                         catalog.report_ignored(obj.key, "not under a valid project prefix")
                 continue
-            observed: Mapping[str, Observed | None] = observe_listing(self.bucket, prefix, run)
+            observed: Mapping[str, Observed | None] = observe_listing(run, yanked)
             if not observed:
                 continue
             seen_prefixes[project].add(prefix)
