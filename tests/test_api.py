@@ -225,7 +225,7 @@ def test_negotiated_responses_vary_on_accept(app: ApiApp, stocked: Bucket, path:
     html = call(app, "GET", path, headers={"Accept": "text/html"})
     assert html["headers"]["Content-Type"].startswith("text/html")
     for response in (as_json, latest, html):
-        assert response["headers"]["Vary"] == "Accept"
+        assert response["headers"]["Vary"] == "Accept, Accept-Encoding"
         assert response["headers"]["Cache-Control"] == "no-cache"
     assert as_json["headers"]["ETag"] != html["headers"]["ETag"]
     unsupported = call(app, "GET", path, headers={"Accept": "application/xml"})
@@ -454,3 +454,33 @@ def test_logs_carry_request_id_but_no_secrets(
     assert secret not in output and "dXNlcjpzM2NyM3Q" not in output
     assert signature not in output and "X-Amz-" not in output
     logging.getLogger("serverless_pypi").setLevel(logging.WARNING)
+
+
+@pytest.mark.parametrize("path", ["/simple/", "/simple/my-pkg/"])
+def test_stored_pages_go_out_gzipped_to_clients_that_accept_it(
+    app: ApiApp, stocked: Bucket, path: str
+) -> None:
+    import base64
+    import gzip
+
+    plain = call(app, "GET", path, headers={"Accept": JSON})
+    zipped = call(app, "GET", path, headers={"Accept": JSON, "Accept-Encoding": "gzip, br"})
+    assert "Content-Encoding" not in plain["headers"]
+    assert zipped["headers"]["Content-Encoding"] == "gzip"
+    assert zipped["isBase64Encoded"] is True
+    body = gzip.decompress(base64.b64decode(zipped["body"]))
+    assert body == plain["body"].encode()
+    assert zipped["headers"]["ETag"] != plain["headers"]["ETag"]
+    again = call(
+        app,
+        "GET",
+        path,
+        headers={
+            "Accept": JSON,
+            "Accept-Encoding": "gzip",
+            "If-None-Match": zipped["headers"]["ETag"],
+        },
+    )
+    assert again["statusCode"] == 304
+    refused = call(app, "GET", path, headers={"Accept": JSON, "Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused["headers"]

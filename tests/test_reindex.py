@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import threading
@@ -48,13 +49,13 @@ def s3_event(bucket: str, *keys: str, event: str = "ObjectCreated:Put") -> dict[
 def root_projects(bucket: Bucket) -> list[str]:
     stored = bucket.get(derived.ROOT_JSON)
     assert stored is not None
-    return [p["name"] for p in json.loads(stored[0])["projects"]]
+    return [p["name"] for p in json.loads(gzip.decompress(stored[0]))["projects"]]
 
 
 def root_html(bucket: Bucket) -> str:
     stored = bucket.get(derived.ROOT_HTML)
     assert stored is not None
-    return stored[0].decode()
+    return gzip.decompress(stored[0]).decode()
 
 
 @pytest.fixture

@@ -116,12 +116,12 @@ class ApiApp:
         fmt, media_type = self._negotiate(request)
         key = derived.ROOT_JSON if fmt is Format.JSON else derived.ROOT_HTML
         stored = self.bucket.get(key)
-        if stored is not None:
-            body = stored[0]
-        else:  # never indexed: a valid, empty index
+        if stored is None:  # never indexed: a valid, empty index
             text = render.root_json(()) if fmt is Format.JSON else render.root_html(())
-            body = text.encode()
-        return gateway.page(request, body, _content_type(fmt, media_type), PAGE_CACHE)
+            return gateway.page(request, text.encode(), _content_type(fmt, media_type), PAGE_CACHE)
+        return gateway.page(
+            request, stored[0], _content_type(fmt, media_type), PAGE_CACHE, gzipped=True
+        )
 
     def project_page(self, request: Request, name: str) -> Response:
         project = names.canonical(name)
@@ -132,15 +132,14 @@ class ApiApp:
             return gateway.redirect(301, _with_query(location, request), PERMANENT_CACHE)
         fmt, media_type = self._negotiate(request)
         extension = "json" if fmt is Format.JSON else "html"
+        content_type = _content_type(fmt, media_type)
         stored = self.bucket.get(derived.project_page_key(project, extension))
         if stored is not None:
-            body = stored[0]
-        else:
-            listed = self._listed_page(project, fmt)
-            if isinstance(listed, Response):
-                return listed
-            body = listed
-        return gateway.page(request, body, _content_type(fmt, media_type), PAGE_CACHE)
+            return gateway.page(request, stored[0], content_type, PAGE_CACHE, gzipped=True)
+        listed = self._listed_page(project, fmt)
+        if isinstance(listed, Response):
+            return listed
+        return gateway.page(request, listed, content_type, PAGE_CACHE)
 
     def _listed_page(self, project: str, fmt: Format) -> bytes | Response:
         """A page from a listing, for a project the reindex Lambda has not indexed yet."""
@@ -205,6 +204,7 @@ class ApiApp:
         """twine's legacy upload: checked completely before anything is written, and never
         answered with a redirect (twine treats one as a failure)."""
         from . import upload  # archive and multipart parsing: not on the read path
+
         mode = self.settings.uploads
         if mode == "off":
             raise HttpError(403, "Uploads are disabled on this index.")

@@ -7,6 +7,7 @@ routing happens, so handlers only ever see a clean, decoded path.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import re
 from collections.abc import Mapping
@@ -181,15 +182,38 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return etag in wanted
 
 
-def page(request: Request, body: bytes, content_type: str, cache_control: str) -> Response:
-    """A negotiated index page with an ETag; 304 when the client already has it."""
+def accepts_gzip(header: str | None) -> bool:
+    """Whether ``Accept-Encoding`` admits gzip (``gzip`` or ``*`` with q > 0)."""
+    for item in (header or "").split(","):
+        coding, _, params = item.partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            q = params.strip().lower().removeprefix("q=")
+            try:
+                return not params.strip() or float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def page(
+    request: Request, body: bytes, content_type: str, cache_control: str, *, gzipped: bool = False
+) -> Response:
+    """A negotiated index page with an ETag; 304 when the client already has it.
+
+    ``gzipped`` bodies (stored pages) go out as they are to clients that accept gzip and are
+    decompressed for the others; each representation has its own ETag.
+    """
+    if gzipped and not accepts_gzip(request.header("accept-encoding")):
+        body, gzipped = gzip.decompress(body), False
     etag = etag_for(body)
     headers = {
         "Content-Type": content_type,
-        "Vary": "Accept",
+        "Vary": "Accept, Accept-Encoding",
         "ETag": etag,
         "Cache-Control": cache_control,
     }
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
     if _etag_matches(request.header("if-none-match"), etag):
         return Response(304, b"", headers)
     return Response(200, body, headers)

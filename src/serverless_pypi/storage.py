@@ -173,6 +173,7 @@ class Bucket:
         if_match: str | None = None,
         if_none_match: bool = False,
         metadata: dict[str, str] | None = None,
+        content_encoding: str | None = None,
     ) -> str:
         """Write an object, optionally conditionally; returns the new ETag."""
         args: dict[str, Any] = {
@@ -187,6 +188,8 @@ class Bucket:
             args["IfNoneMatch"] = "*"
         if metadata:
             args["Metadata"] = metadata
+        if content_encoding:
+            args["ContentEncoding"] = content_encoding
         try:
             return str(self.client.put_object(**args)["ETag"])
         except (ClientError, BotoCoreError) as exc:
