@@ -494,12 +494,19 @@ def test_handler_reads_the_environment_once(pool: Pool, monkeypatch: pytest.Monk
     assert pool.calls == []  # its own client, made once; the fixture's counter is not on it
 
 
-def test_handler_never_raises_on_a_request(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Broken:
-        def authorize(self, event: Any) -> dict[str, Any]:
-            raise RuntimeError("boom")
+def test_unexpected_errors_are_unauthenticated_everywhere(
+    pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``authorize`` itself never raises, so Lambda and local mode (which calls it directly)
+    answer alike."""
+    broken = pool.authorizer()
 
-    monkeypatch.setattr(authz, "_authorizer", Broken())
+    def boom(event: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(broken, "verdict", boom)
+    assert context(broken.authorize(event(basic("alice")))) == UNAUTHENTICATED
+    monkeypatch.setattr(authz, "_authorizer", broken)
     assert context(authz.handler(event(basic("alice")), None)) == UNAUTHENTICATED
 
 

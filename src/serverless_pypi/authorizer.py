@@ -312,8 +312,16 @@ class Authorizer:
                 logging.getLogger(noisy).setLevel(logging.WARNING)
 
     def authorize(self, event: Any) -> dict[str, Any]:
-        """The simple response for ``event``: always ``isAuthorized``, with the verdict."""
-        return self.verdict(event).response()
+        """The simple response for ``event``: always ``isAuthorized``, with the verdict.
+
+        Never raises: an unexpected error is "unauthenticated" (the API then answers 401),
+        the same in Lambda and in local mode, which both call this.
+        """
+        try:
+            return self.verdict(event).response()
+        except Exception:
+            log.exception("authorizer error")
+            return UNAUTHENTICATED.response()
 
     def verdict(self, event: Any) -> Verdict:
         header = header_value(event)
@@ -398,8 +406,5 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     token = logs.request_id.set(str(request_id) if request_id else None)
     try:
         return _authorizer.authorize(event)
-    except Exception:  # never a 500 for a request: an unexpected error is "unauthenticated"
-        log.exception("authorizer error")
-        return UNAUTHENTICATED.response()
     finally:
         logs.request_id.reset(token)
