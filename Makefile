@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks $(ARGS)
+	$(BIN)/python tests/bench/run.py $(ARGS)
 
 package:
 	$(PYTHON) src/lambda_build.py --out build

@@ -1,0 +1,92 @@
+"""``make bench``: the speed of the index's handlers against moto server on 127.0.0.1.
+
+Usage: ``python tests/bench/run.py [--quick] [--out DIR] [--large-projects N]``. Writes
+``DIR/benchmarks.json`` and ``DIR/benchmarks.md`` (default ``docs/``). Targets are reported as
+PASS/MISS, never asserted. See the "Method" section of the markdown for what is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from moto_proc import FAKE_AWS_ENV, MotoServer  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few sizes and runs (smoke test)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs", help="output directory")
+    parser.add_argument(
+        "--large-projects",
+        type=int,
+        default=None,
+        help="projects in the large bucket (default 10000, or 30 with --quick)",
+    )
+    args = parser.parse_args(argv)
+
+    # Never reach a real account; set before any client exists.
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"):
+        os.environ.pop(name, None)
+    os.environ.update(FAKE_AWS_ENV)
+
+    import report
+    from cases import Bench, Plan
+    from timing import quiet_json_logs
+
+    plan = Plan.make(args.quick, args.large_projects)
+    code = report.code_identity()
+    quiet_json_logs()
+    started = time.perf_counter()
+    small, large = "bench-small", "bench-large"
+    with MotoServer() as moto:
+        print(f"moto server at {moto.url} (pid {moto.process.pid if moto.process else '?'})")
+        bench = Bench(moto, plan)
+        client = bench.create_buckets(small, large)
+
+        print("seeding project pages (synthetic documents, real rendering) ...", flush=True)
+        doc_bytes = bench.seed_pages()
+        bench.project_pages(doc_bytes)
+        bench.big_project_events(client)
+        print("cold start ...", flush=True)
+        bench.cold_start()
+
+        from seed import seed_projects
+
+        for name, projects in ((small, plan.small_projects), (large, plan.large_projects)):
+            t0 = time.perf_counter()
+            count = seed_projects(client, name, projects)
+            print(
+                f"seeded {count:,} objects into {name} in {time.perf_counter() - t0:.1f} s; "
+                "full reindex ...",
+                flush=True,
+            )
+            bench.full_reindex(name, projects)
+
+        bench.root_page(large, plan.large_projects)
+        bench.metadata(small)
+        bench.reindex_events(small, plan.small_projects, client)
+        bench.reindex_events(large, plan.large_projects, client)
+
+    doc = report.document(bench.results, plan, time.perf_counter() - started, code)
+    json_path, md_path = report.write(doc, args.out)
+    print()
+    for target in doc["targets"]:
+        print(
+            f"  {target['result']:<8} {target['target']}: {target['measured']} "
+            f"(target {target['limit']})"
+        )
+    print(f"\nwrote {json_path} and {md_path} in {doc['elapsed_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
