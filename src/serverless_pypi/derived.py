@@ -7,11 +7,12 @@ that a rebuild keeps the upload times it finds (they record when a file was firs
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
-from .names import INDEX_PREFIX, canonical, parse_key
+from .names import INDEX_PREFIX, parse_key
 
 ROOT_HTML = INDEX_PREFIX + "root.html"
 ROOT_JSON = INDEX_PREFIX + "root.json"
@@ -21,6 +22,7 @@ PROJECTS_STATE = INDEX_PREFIX + "projects.json"
 STATE_ETAG_META = "state-etag"
 
 Projects = dict[str, list[str]]
+_CANONICAL_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 PROJECT_DOCS_PREFIX = INDEX_PREFIX + "projects/"
@@ -50,9 +52,11 @@ def load_projects(body: bytes) -> Projects:
         return {}
     projects: Projects = {}
     for name, prefixes in raw.items():
-        if not isinstance(prefixes, list):
+        # Only the reindexer writes this object (IAM), so a shape check is enough; a full
+        # canonicalization of every spelling would cost more than the rest of an event.
+        if not isinstance(prefixes, list) or not _CANONICAL_NAME.match(name):
             continue
-        valid = sorted({p for p in prefixes if isinstance(p, str) and canonical(p) == name})
+        valid = sorted({p for p in prefixes if isinstance(p, str) and p})
         if valid:
             projects[name] = valid
     return projects
@@ -92,6 +96,7 @@ class FileRecord:
         return record if fields_ok else None
 
 
+_RECORD_FIELDS = tuple(f.name for f in fields(FileRecord))
 #: Source key → record, for one project across all its spellings.
 ProjectFiles = dict[str, FileRecord]
 
@@ -117,6 +122,8 @@ def dump_project(project: str, files: ProjectFiles) -> bytes:
     body = {
         "version": 1,
         "project": project,
-        "files": {key: asdict(files[key]) for key in sorted(files)},
+        "files": {
+            key: {f: getattr(files[key], f) for f in _RECORD_FIELDS} for key in sorted(files)
+        },
     }
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()

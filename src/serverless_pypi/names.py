@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -93,8 +94,13 @@ class DistributionKey:
         return self.dist.project
 
 
+@lru_cache(maxsize=65_536)
 def parse_key(key: str) -> DistributionKey | None:
-    """Parse a bucket key; None unless it is ``<project spelling>/<dist of that project>``."""
+    """Parse a bucket key; None unless it is ``<project spelling>/<dist of that project>``.
+
+    Cached: a large project's keys are parsed on every event that touches it, and packaging's
+    filename parsing is the biggest cost of that event.
+    """
     prefix, sep, filename = key.partition("/")
     if not sep:
         return None

@@ -109,6 +109,7 @@ class ProjectIndex:
             self.load,
             lambda files: derived.dump_project(project, files),
             self.pages,
+            marker_key=derived.project_page_key(project, "json"),
         )
 
     def load(self) -> tuple[ProjectFiles, str | None]:

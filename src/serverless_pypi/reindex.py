@@ -64,7 +64,12 @@ class ReindexApp:
         self.settings = settings
         self.bucket = bucket or Bucket(make_client(settings), settings.bucket)
         self.root = StateObject(
-            self.bucket, derived.PROJECTS_STATE, self._load_root, derived.dump_projects, _root_pages
+            self.bucket,
+            derived.PROJECTS_STATE,
+            self._load_root,
+            derived.dump_projects,
+            _root_pages,
+            marker_key=derived.ROOT_JSON,
         )
 
     # -- entry point ---------------------------------------------------------------------

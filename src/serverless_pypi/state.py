@@ -65,6 +65,8 @@ class StateObject(Generic[State]):
     load: Callable[[], tuple[State, str | None]]
     dump: Callable[[State], bytes]
     render: Callable[[State], list[Page]]
+    #: The page written last, whose metadata names the state ETag the pages show.
+    marker_key: str
 
     def update(self, change: Callable[[State], State]) -> tuple[State, State]:
         """Apply ``change`` to the current state, write it conditionally (retrying on 412)
@@ -89,10 +91,11 @@ class StateObject(Generic[State]):
             return before, after
         raise StorageError(503, f"{self.key}: too many concurrent updates")
 
-    def _is_shown(self, marker: Page, etag: str) -> bool:
-        if marker.body is None:
-            return False  # deletions are cheap and idempotent: always repeat them
-        head = self.bucket.head(marker.key)
+    def _is_shown(self, etag: str) -> bool:
+        """Checked before rendering: most events leave the pages as they are, and rendering
+        a large page costs far more than this one HEAD. (Pages that must not exist leave no
+        marker, so their deletion is simply repeated; it is idempotent.)"""
+        head = self.bucket.head(self.marker_key)
         return head is not None and head.get("Metadata", {}).get(STATE_ETAG_META) == etag
 
     def _write(self, pages: list[Page], etag: str) -> None:
@@ -110,9 +113,8 @@ class StateObject(Generic[State]):
 
     def publish(self, state: State, etag: str) -> None:
         for _ in range(MAX_ATTEMPTS):
-            pages = self.render(state)
-            if not self._is_shown(pages[-1], etag):
-                self._write(pages, etag)
+            if not self._is_shown(etag):
+                self._write(self.render(state), etag)
             latest = self.bucket.head(self.key)
             if latest is None or latest.get("ETag") == etag:
                 return
