@@ -377,6 +377,8 @@ def test_hostile_requests(
         "GET /",
         {},
         {"rawPath": "/simple/"},
+        {"rawPath": "/simple/", "requestContext": "not an object"},
+        {"rawPath": "/simple/", "requestContext": ["GET"]},
         {"requestContext": {"http": {"method": "GET"}}},
         {"rawPath": 5, "requestContext": {"http": {"method": "GET"}}},
         {"rawPath": "/simple/", "requestContext": {"http": "GET"}},

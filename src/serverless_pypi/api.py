@@ -1,8 +1,8 @@
 """The API Lambda: the simple repository API (PEP 503/691) and file downloads.
 
-Routes (paths relative to the API's base):
-``/simple/`` root index, ``/simple/<project>/`` project page, ``/files/<prefix>/<filename>``
-file download (redirect to a presigned S3 URL). See ``docs/architecture.md``.
+Routes (paths relative to the API's base): ``/simple/`` root index, ``/simple/<project>/``
+project page, ``/files/<prefix>/<filename>`` file download (redirect to a presigned S3 URL),
+``<file>.metadata`` (PEP 658), ``POST /`` and ``/legacy/`` uploads. See ``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ class ApiApp:
     # -- entry point ---------------------------------------------------------------------
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         request_id = getattr(context, "aws_request_id", None)
-        if request_id is None and isinstance(event, dict):
-            request_id = (event.get("requestContext") or {}).get("requestId")
+        request_context = event.get("requestContext") if isinstance(event, dict) else None
+        if request_id is None and isinstance(request_context, dict):
+            request_id = request_context.get("requestId")
         token = logs.request_id.set(str(request_id) if request_id else None)
         method = path = None
         try:
