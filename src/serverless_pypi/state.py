@@ -74,7 +74,8 @@ class StateObject(Generic[State]):
         for attempt in range(MAX_ATTEMPTS):
             before, etag = self.load()
             after = change(before)
-            if after != before:
+            written = after != before
+            if written:
                 try:
                     etag = self.bucket.put(
                         self.key,
@@ -87,7 +88,7 @@ class StateObject(Generic[State]):
                     backoff(attempt)
                     continue
             if etag is not None:
-                self.publish(after, etag)
+                self.publish(after, etag, just_written=written)
             return before, after
         raise StorageError(503, f"{self.key}: too many concurrent updates")
 
@@ -111,10 +112,14 @@ class StateObject(Generic[State]):
                     content_encoding="gzip",
                 )
 
-    def publish(self, state: State, etag: str) -> None:
+    def publish(self, state: State, etag: str, *, just_written: bool = False) -> None:
+        """Write the pages of ``state`` unless they show it already. A state this writer has
+        ``just_written`` cannot be shown yet, so its marker is not even checked (at worst an
+        equal earlier state's pages are written again, which is harmless)."""
         for _ in range(MAX_ATTEMPTS):
-            if not self._is_shown(etag):
+            if just_written or not self._is_shown(etag):
                 self._write(self.render(state), etag)
+            just_written = False
             latest = self.bucket.head(self.key)
             if latest is None or latest.get("ETag") == etag:
                 return
