@@ -120,7 +120,7 @@ class LocalFile:
 
     @property
     def key(self) -> str:
-        return f"{self.dist.project}/{self.dist.filename}"
+        return self.dist.key
 
 
 def check_file(path: Path) -> LocalFile:

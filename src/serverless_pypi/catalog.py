@@ -89,8 +89,3 @@ def project_files(bucket: Bucket, prefixes: Iterable[str]) -> list[ListedFile]:
                 listed = kept
             by_name[listed.filename] = listed
     return [by_name[name] for name in sorted(by_name)]
-
-
-def has_distribution(bucket: Bucket, prefix: str) -> bool:
-    """Whether ``prefix/`` holds at least one servable distribution (stops at the first)."""
-    return any(True for _ in _distributions(bucket.list_objects(prefix + "/")))

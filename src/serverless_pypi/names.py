@@ -55,6 +55,11 @@ class Distribution:
     def is_wheel(self) -> bool:
         return self.kind == "bdist_wheel"
 
+    @property
+    def key(self) -> str:
+        """Where uploads store it: under the canonical spelling of its project."""
+        return f"{self.project}/{self.filename}"
+
 
 def parse_filename(filename: str) -> Distribution | None:
     """Parse a distribution filename; None for anything a client would not install."""

@@ -45,10 +45,6 @@ class RebuildReport:
     files_added: int = 0
     files_removed: int = 0
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.removed or self.files_added or self.files_removed)
-
 
 def _runs_by_prefix(objects: Iterable[ObjectInfo]) -> Iterator[tuple[str, list[ObjectInfo]]]:
     """Group a listing into runs of one top-level prefix (a listing is sorted, so the keys of

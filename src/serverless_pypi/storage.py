@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -70,6 +70,17 @@ def _translate(exc: Exception, operation: str) -> Exception:
     return StorageError(503, f"S3 {operation} failed: {type(exc).__name__}")
 
 
+def _read(stream: Any, sink: Callable[[bytes], object], chunk_size: int = 1024 * 1024) -> None:
+    """Drain an object body into ``sink``; a failure mid-body is a ``StorageError`` too."""
+    try:
+        while chunk := stream.read(chunk_size):
+            sink(chunk)
+    except (BotoCoreError, OSError) as exc:
+        raise _translate(exc, "GetObject") from exc
+    finally:
+        stream.close()
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     key: str
@@ -110,15 +121,13 @@ class Bucket:
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         """The object's bytes and ETag, or None when it does not exist."""
-        try:
-            response = self.client.get_object(Bucket=self.name, Key=key)
-            return response["Body"].read(), response["ETag"]
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING:
-                return None
-            raise _translate(exc, "GetObject") from exc
-        except BotoCoreError as exc:
-            raise _translate(exc, "GetObject") from exc
+        opened = self.open(key)
+        if opened is None:
+            return None
+        stream, info = opened
+        chunks: list[bytes] = []
+        _read(stream, chunks.append)
+        return b"".join(chunks), info.etag
 
     def open(self, key: str) -> tuple[Any, ObjectInfo] | None:
         """A streaming body and what S3 said about it, or None when it does not exist."""
@@ -145,13 +154,7 @@ class Bucket:
             return None
         stream, _ = opened
         digest = hashlib.sha256()
-        try:
-            while chunk := stream.read(1024 * 1024):
-                digest.update(chunk)
-        except (BotoCoreError, OSError) as exc:
-            raise _translate(exc, "GetObject") from exc
-        finally:
-            stream.close()
+        _read(stream, digest.update)
         return digest.hexdigest()
 
     def head(self, key: str) -> dict[str, Any] | None:

@@ -41,7 +41,7 @@ class Checked:
 
     @property
     def key(self) -> str:
-        return f"{self.dist.project}/{self.dist.filename}"
+        return self.dist.key
 
 
 def check_distribution(filename: str, data: bytes) -> Checked:
