@@ -60,7 +60,10 @@ def wheel_bytes(
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in files.items():
             archive.writestr(zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0)), data)
-        archive.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
+        # A ZipInfo with a fixed date, like the others: a bare name would stamp the current
+        # time, and two builds of "the same" wheel a second apart would differ.
+        record_info = zipfile.ZipInfo(f"{info}/RECORD", date_time=(2024, 1, 1, 0, 0, 0))
+        archive.writestr(record_info, "\n".join(record) + "\n")
     return buffer.getvalue()
 
 
