@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
@@ -13,7 +14,7 @@ from apigw import http_event
 from botocore.exceptions import ClientError, EndpointConnectionError
 from dists import wheel_bytes
 
-from serverless_pypi import config
+from serverless_pypi import config, derived
 from serverless_pypi.api import ApiApp
 from serverless_pypi.reindex import ReindexApp
 from serverless_pypi.storage import Bucket
@@ -486,3 +487,34 @@ def test_stored_pages_go_out_gzipped_to_clients_that_accept_it(
     assert again["statusCode"] == 304
     refused = call(app, "GET", path, headers={"Accept": JSON, "Accept-Encoding": "gzip;q=0"})
     assert "Content-Encoding" not in refused["headers"]
+
+
+def test_root_html_is_rendered_from_the_stored_json(app: ApiApp, bucket: Bucket) -> None:
+    import base64
+    import gzip
+
+    names = tuple(f"proj-{i:03d}" for i in range(200))
+    ReindexApp(app.settings, bucket).root.update(lambda _old: names)
+    listed = json.loads(call(app, "GET", "/simple/", headers={"Accept": JSON})["body"])
+    assert [p["name"] for p in listed["projects"]] == list(names)
+    html = call(app, "GET", "/simple/")
+    assert re.findall(r'<a href="([^"]+)/">\1</a>', html["body"]) == list(names)
+    zipped = call(app, "GET", "/simple/", headers={"Accept-Encoding": "gzip"})
+    assert zipped["headers"]["Content-Encoding"] == "gzip"
+    assert gzip.decompress(base64.b64decode(zipped["body"])).decode() == html["body"]
+    assert len(zipped["body"]) < len(html["body"]) / 4
+
+
+def test_root_html_from_a_hand_written_root_lists_only_valid_names(
+    app: ApiApp, bucket: Bucket
+) -> None:
+    import gzip
+
+    hostile = {"projects": [{"name": "ok"}, {"name": '"><script>x</script>'}, {"name": 7}]}
+    bucket.client.put_object(
+        Bucket=bucket.name, Key=derived.ROOT_JSON, Body=gzip.compress(json.dumps(hostile).encode())
+    )
+    html = call(app, "GET", "/simple/")
+    assert html["statusCode"] == 200
+    assert re.findall(r'<a href="([^"]+)/">', html["body"]) == ["ok"]
+    assert "<script>" not in html["body"]

@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from serverless_pypi import config, derived
+from serverless_pypi import config, derived, render
 from serverless_pypi.reindex import ReindexApp
 from serverless_pypi.storage import Bucket, PreconditionFailed
 
@@ -53,9 +53,9 @@ def root_projects(bucket: Bucket) -> list[str]:
 
 
 def root_html(bucket: Bucket) -> str:
-    stored = bucket.get(derived.ROOT_HTML)
+    stored = bucket.get(derived.ROOT_JSON)
     assert stored is not None
-    return gzip.decompress(stored[0]).decode()
+    return render.root_html(derived.load_root(stored[0]))
 
 
 @pytest.fixture
@@ -121,9 +121,7 @@ def test_url_encoded_keys(app: ReindexApp, bucket: Bucket) -> None:
 def test_duplicate_event_is_a_no_op(app: ReindexApp, bucket: Bucket) -> None:
     put(bucket, "pkg/pkg-1.0.tar.gz")
     app.handle(s3_event(bucket.name, "pkg/pkg-1.0.tar.gz"))
-    before = {
-        k: bucket.get(k) for k in (derived.ROOT_HTML, derived.ROOT_JSON, derived.PROJECTS_STATE)
-    }
+    before = {k: bucket.get(k) for k in (derived.ROOT_JSON, derived.project_doc_key("pkg"))}
     calls: list[str] = []
     bucket.client.meta.events.register(
         "before-call.s3", lambda model, **_: calls.append(model.name)
@@ -205,7 +203,7 @@ def test_lost_race_is_retried(
     raced = []
 
     def racing_put(key: str, body: bytes, content_type: str, **kwargs: Any) -> str:
-        if key == derived.PROJECTS_STATE and not raced:
+        if key == derived.ROOT_JSON and not raced:
             raced.append(True)
             # Another writer lands first; our If-Match must now fail.
             ReindexApp(app.settings, bucket).handle(s3_event(bucket.name, "b/b-1.0.tar.gz"))
@@ -218,6 +216,34 @@ def test_lost_race_is_retried(
     app.handle(s3_event(bucket.name, "c/c-1.0.tar.gz"))
     assert raced
     assert root_projects(bucket) == ["a", "b", "c"]
+
+
+def test_slow_root_writer_does_not_hide_a_project_that_came_back(
+    app: ReindexApp, bucket: Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writer A saw the last file of ``p`` go and is about to drop ``p`` from the root. Before
+    its write lands, writer B indexes a new file of ``p``: B's outcome (present) agrees with
+    the root as it still is, so B writes nothing. A's write then succeeds, and only A's check
+    afterwards (the document it read has changed) brings ``p`` back."""
+    put(bucket, "p/p-1.0.tar.gz")
+    app.handle(s3_event(bucket.name, "p/p-1.0.tar.gz"))
+    bucket.delete("p/p-1.0.tar.gz")
+    real_put = bucket.put
+    raced: list[dict[str, Any]] = []
+
+    def racing_put(key: str, body: bytes, content_type: str, **kwargs: Any) -> str:
+        if key == derived.ROOT_JSON and not raced:
+            put(bucket, "p/p-2.0.tar.gz")
+            raced.append(
+                ReindexApp(app.settings, bucket).handle(s3_event(bucket.name, "p/p-2.0.tar.gz"))
+            )
+        return real_put(key, body, content_type, **kwargs)
+
+    monkeypatch.setattr(bucket, "put", racing_put)
+    report = app.handle(s3_event(bucket.name, "p/p-1.0.tar.gz", event="ObjectRemoved:Delete"))
+    assert raced and raced[0]["added"] == []  # B saw "p" still listed and wrote nothing
+    assert root_projects(bucket) == ["p"]
+    assert (report["added"], report["removed"]) == ([], [])
 
 
 @pytest.mark.usefixtures("atomic_moto")
@@ -250,9 +276,100 @@ def test_concurrent_shuffled_duplicated_events_converge(
     for t in threads:
         t.join()
     assert not errors
-    incremental = {k: bucket.get(k)[0] for k in (derived.ROOT_JSON, derived.ROOT_HTML)}
+    incremental = {derived.ROOT_JSON: bucket.get(derived.ROOT_JSON)[0]}
     expected = sorted({k.split("/")[0] for k in set(keys) - deleted})
     assert root_projects(bucket) == expected
     ReindexApp(settings, bucket).rebuild_all()
     rebuilt = {k: bucket.get(k)[0] for k in incremental}
     assert rebuilt == incremental
+
+
+def stored_root(document: Any) -> bytes:
+    return gzip.compress(json.dumps(document).encode())
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        (b"not gzip", ()),
+        (gzip.compress(b"not json"), ()),
+        (gzip.compress(b"\xff\xfe"), ()),
+        (gzip.compress(b"x")[:-4], ()),  # truncated
+        (stored_root([]), ()),
+        (stored_root({"projects": {"a": 1}}), ()),
+        (stored_root({"projects": [{"name": "b"}, {"name": "a"}, {"name": "a"}]}), ("a", "b")),
+        (
+            stored_root(
+                {
+                    "projects": [
+                        {"name": "a"},
+                        {"name": "a\nb"},  # would pass a per-line check of the joined names
+                        {"name": "<script>"},
+                        {"name": "Upper"},
+                        {"name": "-dash"},
+                        {"name": "ok-2"},
+                        {"name": 5},
+                        {"nom": "x"},
+                        "c",
+                        None,
+                    ]
+                }
+            ),
+            ("a", "ok-2"),
+        ),
+    ],
+)
+def test_stored_root_is_read_defensively(stored: bytes, expected: tuple[str, ...]) -> None:
+    assert derived.load_root(stored) == expected
+
+
+def test_root_written_by_hand_is_repaired_by_the_next_change(
+    app: ReindexApp, bucket: Bucket
+) -> None:
+    junk = stored_root({"projects": [{"name": "<b>"}, {"name": "gone"}, {"name": "b"}]})
+    bucket.client.put_object(Bucket=bucket.name, Key=derived.ROOT_JSON, Body=junk)
+    put(bucket, "a/a-1.0.tar.gz")
+    app.handle(s3_event(bucket.name, "a/a-1.0.tar.gz"))
+    # Junk names are dropped; "gone" and "b" stay until an event or a rebuild looks at them.
+    assert root_projects(bucket) == ["a", "b", "gone"]
+    assert "<b>" not in root_html(bucket)
+    app.rebuild_all()
+    assert root_projects(bucket) == ["a"]
+
+
+def test_full_rebuild_removes_the_earlier_root_layout(app: ReindexApp, bucket: Bucket) -> None:
+    for key in derived.LEGACY_ROOT_KEYS:
+        bucket.client.put_object(Bucket=bucket.name, Key=key, Body=b"old")
+    put(bucket, "a/a-1.0.tar.gz")
+    app.rebuild_all()
+    assert all(bucket.get(key) is None for key in derived.LEGACY_ROOT_KEYS)
+    assert root_projects(bucket) == ["a"]
+
+
+def test_new_project_event_touches_the_root_once(app: ReindexApp, bucket: Bucket) -> None:
+    """Root work for a new project: read the root, read the document that disagrees with it,
+    one conditional write, and one check that the document is still current."""
+    put(bucket, "a/a-1.0.tar.gz")
+    app.handle(s3_event(bucket.name, "a/a-1.0.tar.gz"))
+    calls: list[tuple[str, str]] = []
+    bucket.client.meta.events.register(
+        "before-parameter-build.s3",
+        lambda model, params, **_: calls.append((model.name, params.get("Key", ""))),
+    )
+    put(bucket, "b/b-1.0.tar.gz")
+    calls.clear()
+    app.handle(s3_event(bucket.name, "b/b-1.0.tar.gz"))
+    doc = derived.project_doc_key("b")
+    assert calls[-4:] == [
+        ("GetObject", derived.ROOT_JSON),
+        ("GetObject", doc),
+        ("PutObject", derived.ROOT_JSON),
+        ("HeadObject", doc),
+    ]
+    assert [c for c in calls if c[1] == derived.ROOT_JSON] == calls[-4:][::2]
+    # A second file in an existing project agrees with the root: one read, nothing written.
+    put(bucket, "b/b-2.0.tar.gz")
+    calls.clear()
+    app.handle(s3_event(bucket.name, "b/b-2.0.tar.gz"))
+    assert [c for c in calls if c[1] == derived.ROOT_JSON] == [("GetObject", derived.ROOT_JSON)]
+    assert root_projects(bucket) == ["a", "b"]

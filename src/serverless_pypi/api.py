@@ -114,15 +114,16 @@ class ApiApp:
 
     # -- pages ---------------------------------------------------------------------------
     def root_page(self, request: Request) -> Response:
+        """The root JSON page is stored (gzipped) as the reindexer wrote it; the HTML page is
+        rendered from it here, because browsers ask for it and pip and uv never do."""
         fmt, media_type = self._negotiate(request)
-        key = derived.ROOT_JSON if fmt is Format.JSON else derived.ROOT_HTML
-        stored = self.bucket.get(key)
-        if stored is None:  # never indexed: a valid, empty index
-            text = render.root_json(()) if fmt is Format.JSON else render.root_html(())
-            return gateway.page(request, text.encode(), _content_type(fmt, media_type), PAGE_CACHE)
-        return gateway.page(
-            request, stored[0], _content_type(fmt, media_type), PAGE_CACHE, gzipped=True
-        )
+        content_type = _content_type(fmt, media_type)
+        stored = self.bucket.get(derived.ROOT_JSON)
+        if fmt is Format.JSON and stored is not None:
+            return gateway.page(request, stored[0], content_type, PAGE_CACHE, gzipped=True)
+        projects = derived.load_root(stored[0]) if stored is not None else ()
+        text = render.root_json(projects) if fmt is Format.JSON else render.root_html(projects)
+        return gateway.page(request, text.encode(), content_type, PAGE_CACHE)
 
     def project_page(self, request: Request, name: str) -> Response:
         project = names.canonical(name)

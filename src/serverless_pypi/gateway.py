@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, unquote_to_bytes
 
 MAX_PATH_LENGTH = 2048
 MAX_SEGMENT_LENGTH = 255
+#: Rendered bodies up to this size go out uncompressed (gzip would not save a packet).
+COMPRESS_ABOVE = 1400
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
@@ -201,10 +203,14 @@ def page(
     """A negotiated index page with an ETag; 304 when the client already has it.
 
     ``gzipped`` bodies (stored pages) go out as they are to clients that accept gzip and are
-    decompressed for the others; each representation has its own ETag.
+    decompressed for the others; pages rendered here are compressed for gzip clients when that
+    saves a packet or more. Each representation has its own ETag.
     """
-    if gzipped and not accepts_gzip(request.header("accept-encoding")):
+    wants_gzip = accepts_gzip(request.header("accept-encoding"))
+    if gzipped and not wants_gzip:
         body, gzipped = gzip.decompress(body), False
+    elif wants_gzip and not gzipped and len(body) > COMPRESS_ABOVE:
+        body, gzipped = gzip.compress(body, mtime=0), True
     etag = etag_for(body)
     headers = {
         "Content-Type": content_type,

@@ -18,7 +18,6 @@ from typing import Any
 from . import catalog, config, derived, logs, names, render
 from .events import parse
 from .project_index import (
-    HTML_TYPE,
     JSON_TYPE,
     Observed,
     Outcome,
@@ -26,7 +25,7 @@ from .project_index import (
     observe_listing,
     yank_markers,
 )
-from .state import Page, StateObject
+from .state import MAX_ATTEMPTS, StateObject, compress
 from .storage import Bucket, ObjectInfo, make_client
 
 log = logging.getLogger(__name__)
@@ -34,6 +33,8 @@ log = logging.getLogger(__name__)
 #: A manual invocation: ``{"reindex": "*"}`` rebuilds everything, ``{"reindex": "<name>"}``
 #: one project.
 MANUAL_KEY = "reindex"
+#: Above this many documents to check, one listing is cheaper than a HEAD each.
+LIST_INSTEAD_OF_HEAD = 20
 Progress = Callable[[int, int], None]
 
 
@@ -61,11 +62,11 @@ class ReindexApp:
         self.bucket = bucket or Bucket(make_client(settings), settings.bucket)
         self.root = StateObject(
             self.bucket,
-            derived.PROJECTS_STATE,
+            derived.ROOT_JSON,
             self._load_root,
-            derived.dump_projects,
-            _root_pages,
-            marker_key=derived.ROOT_JSON,
+            lambda projects: compress(render.root_json(projects).encode()),
+            content_type=JSON_TYPE,
+            content_encoding="gzip",
         )
 
     # -- entry point ---------------------------------------------------------------------
@@ -131,51 +132,79 @@ class ReindexApp:
         }
 
     # -- root ----------------------------------------------------------------------------
-    def _load_root(self) -> tuple[derived.Projects, str | None]:
-        stored = self.bucket.get(derived.PROJECTS_STATE)
+    def _load_root(self) -> tuple[derived.RootProjects, str | None]:
+        stored = self.bucket.get(derived.ROOT_JSON)
         if stored is None:
-            return {}, None
-        return derived.load_projects(stored[0]), stored[1]
-
-    def _documented_prefixes(self, project: str) -> list[str] | None:
-        """The project's spellings according to its document (None: no files)."""
-        files, _ = ProjectIndex(self.bucket, project).load()
-        return sorted({key.partition("/")[0] for key in files}) or None
+            return (), None
+        return derived.load_root(stored[0]), stored[1]
 
     def _update_root(
         self, outcomes: Mapping[str, Outcome], *, replace_all: bool = False
     ) -> RebuildReport:
-        """Bring the root entries of ``outcomes``' projects (with ``replace_all``: of every
-        project) in line with their documents.
+        """List exactly the projects among ``outcomes`` (with ``replace_all``: among all
+        projects) whose documents have files.
 
-        The documents are read inside the conditional update, after the root state: a document
-        written before a newer root state is then always seen, so a slow writer cannot put
-        back an entry that a faster one already corrected. A full rebuild trusts its own
-        outcomes and reads documents only where they disagree with the stored root.
+        An outcome that agrees with the root changes nothing, so most events cost one read.
+        Where they disagree, the project's document decides, read after the root state: a
+        document written before a newer root state is then always seen. A writer that did
+        change the root checks afterwards that the documents it read are still current and
+        goes again if not, so a slow writer cannot leave an entry that a document written
+        meanwhile contradicts (its own writer may have seen the root agree and written nothing).
         """
+        read: dict[str, str | None] = {}
+        #: Projects whose documents changed after we read them: our outcome for them is stale.
+        stale: set[str] = set()
 
-        def change(projects: derived.Projects) -> derived.Projects:
-            target = dict(projects)
-            names = set(outcomes) | (set(projects) if replace_all else set())
-            for name in names:
+        def change(listed: derived.RootProjects) -> derived.RootProjects:
+            read.clear()
+            listed_set = set(listed)
+            candidates = set(outcomes) | (listed_set if replace_all else set())
+            target = set(listed_set)
+            for name in candidates:
                 outcome = outcomes.get(name)
-                claimed = list(outcome.prefixes) if outcome and outcome.present else None
-                if not replace_all or projects.get(name) != claimed:
-                    claimed = self._documented_prefixes(name)
-                if claimed:
-                    target[name] = claimed
+                agrees = bool(outcome and outcome.present) == (name in listed_set)
+                if agrees and name not in stale:
+                    continue
+                files, read[name] = ProjectIndex(self.bucket, name).load()
+                if files:
+                    target.add(name)
                 else:
-                    target.pop(name, None)
-            return target
+                    target.discard(name)
+            return listed if target == listed_set else tuple(sorted(target))
 
-        before, after = self.root.update(change)
+        first: derived.RootProjects | None = None
+        for _ in range(MAX_ATTEMPTS):
+            before, after = self.root.update(change)
+            first = before if first is None else first
+            changed = self._changed_documents(read) if after != before else set()
+            if not changed:
+                break
+            stale |= changed
+        else:
+            log.warning("root index may lag; the next event will catch up")
         return RebuildReport(
             projects=len(after),
-            added=sorted(set(after) - set(before)),
-            removed=sorted(set(before) - set(after)),
+            added=sorted(set(after) - set(first or ())),
+            removed=sorted(set(first or ()) - set(after)),
             files_added=sum(len(o.added) for o in outcomes.values()),
             files_removed=sum(len(o.removed) for o in outcomes.values()),
         )
+
+    def _changed_documents(self, read: Mapping[str, str | None]) -> set[str]:
+        """The projects whose documents no longer have the ETags in ``read``: one HEAD each,
+        or for many (a full rebuild) one listing of all documents, 1,000 per request."""
+        if len(read) <= LIST_INSTEAD_OF_HEAD:
+            return {
+                name
+                for name, etag in read.items()
+                if self.bucket.etag(derived.project_doc_key(name)) != etag
+            }
+        current: dict[str, str | None] = dict.fromkeys(read)
+        for doc in self.bucket.list_objects(derived.PROJECT_DOCS_PREFIX):
+            name = doc.key.removeprefix(derived.PROJECT_DOCS_PREFIX).removesuffix(".json")
+            if name in current:
+                current[name] = doc.etag
+        return {name for name, etag in read.items() if current[name] != etag}
 
     # -- full rebuild --------------------------------------------------------------------
     def rebuild_project(self, project: str) -> RebuildReport:
@@ -246,6 +275,8 @@ class ReindexApp:
                 outcome = index.apply({}, authoritative_prefixes=stale)
                 outcomes[project] = _merge(outcomes.get(project), outcome)
         report = self._update_root(outcomes, replace_all=True)
+        for key in derived.LEGACY_ROOT_KEYS:
+            self.bucket.delete(key)
         log.info("full rebuild", extra={"projects": report.projects, "objects": objects})
         return report
 
@@ -260,13 +291,6 @@ def _merge(first: Outcome | None, second: Outcome) -> Outcome:
         added=first.added + second.added,
         removed=first.removed + second.removed,
     )
-
-
-def _root_pages(projects: derived.Projects) -> list[Page]:
-    return [
-        Page(derived.ROOT_HTML, render.root_html(projects).encode(), HTML_TYPE),
-        Page(derived.ROOT_JSON, render.root_json(projects).encode(), JSON_TYPE),
-    ]
 
 
 _app: ReindexApp | None = None

@@ -57,16 +57,19 @@ def compress(body: bytes) -> bytes:
 class StateObject(Generic[State]):
     """One state object, how to read and write it, and the pages it renders to.
 
-    ``load`` returns an empty state (and no ETag) when the object does not exist.
+    ``load`` returns an empty state (and no ETag) when the object does not exist. A state
+    without ``render`` is its own page (the root JSON): nothing is published after a write.
     """
 
     bucket: Bucket
     key: str
     load: Callable[[], tuple[State, str | None]]
     dump: Callable[[State], bytes]
-    render: Callable[[State], list[Page]]
+    render: Callable[[State], list[Page]] | None = None
     #: The page written last, whose metadata names the state ETag the pages show.
-    marker_key: str
+    marker_key: str | None = None
+    content_type: str = STATE_TYPE
+    content_encoding: str | None = None
 
     def update(self, change: Callable[[State], State]) -> tuple[State, State]:
         """Apply ``change`` to the current state, write it conditionally (retrying on 412)
@@ -80,14 +83,15 @@ class StateObject(Generic[State]):
                     etag = self.bucket.put(
                         self.key,
                         self.dump(after),
-                        STATE_TYPE,
+                        self.content_type,
                         if_match=etag,
                         if_none_match=etag is None,
+                        content_encoding=self.content_encoding,
                     )
                 except PreconditionFailed:
                     backoff(attempt)
                     continue
-            if etag is not None:
+            if etag is not None and self.render is not None:
                 self.publish(after, etag, just_written=written)
             return before, after
         raise StorageError(503, f"{self.key}: too many concurrent updates")
@@ -96,6 +100,7 @@ class StateObject(Generic[State]):
         """Checked before rendering: most events leave the pages as they are, and rendering
         a large page costs far more than this one HEAD. (Pages that must not exist leave no
         marker, so their deletion is simply repeated; it is idempotent.)"""
+        assert self.marker_key is not None
         head = self.bucket.head(self.marker_key)
         return head is not None and head.get("Metadata", {}).get(STATE_ETAG_META) == etag
 
@@ -116,12 +121,13 @@ class StateObject(Generic[State]):
         """Write the pages of ``state`` unless they show it already. A state this writer has
         ``just_written`` cannot be shown yet, so its marker is not even checked (at worst an
         equal earlier state's pages are written again, which is harmless)."""
+        assert self.render is not None
         for _ in range(MAX_ATTEMPTS):
             if just_written or not self._is_shown(etag):
                 self._write(self.render(state), etag)
             just_written = False
-            latest = self.bucket.head(self.key)
-            if latest is None or latest.get("ETag") == etag:
+            latest = self.bucket.etag(self.key)
+            if latest is None or latest == etag:
                 return
             state, new_etag = self.load()
             if new_etag is None:

@@ -167,6 +167,11 @@ class Bucket:
         except BotoCoreError as exc:
             raise _translate(exc, "HeadObject") from exc
 
+    def etag(self, key: str) -> str | None:
+        """The object's current ETag, or None when it does not exist."""
+        head = self.head(key)
+        return None if head is None else str(head.get("ETag", ""))
+
     def put(
         self,
         key: str,

@@ -2,6 +2,7 @@
 
 ``python tests/bench/hotspots.py CASE [--runs N] [--top N]`` with CASE one of
 ``event-large-bucket`` (a new wheel in a 3-file project, root state of 10,000 projects),
+``event-new-project`` (a wheel that creates a new project, root state of 10,000 projects),
 ``event-large-project`` (a new wheel in a project of 10,000 files), ``page`` (the 10,000-file
 JSON page). Prints the functions with the most cumulative and own time. Not part of
 ``make bench``; for looking into a MISS.
@@ -13,7 +14,9 @@ import argparse
 import cProfile
 import os
 import pstats
+import statistics
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -24,10 +27,15 @@ from moto_proc import FAKE_AWS_ENV, MotoServer  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("case", choices=("event-large-bucket", "event-large-project", "page"))
+    parser.add_argument(
+        "case", choices=("event-large-bucket", "event-new-project", "event-large-project", "page")
+    )
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument(
+        "--cpu", action="store_true", help="print CPU ms per run (median, no profiler) instead"
+    )
     args = parser.parse_args()
     os.environ.update(FAKE_AWS_ENV)
 
@@ -46,7 +54,7 @@ def main() -> None:
         reindex = ReindexApp(settings)
         api = ApiApp(settings)
         project = "proj-00000"
-        if args.case == "event-large-bucket":
+        if args.case in ("event-large-bucket", "event-new-project"):
             seed.put_many(client, "hot", seed.project_objects(project))
             names = [seed.project_name(i) for i in range(args.size)]
             seed.publish_root(reindex, names)
@@ -57,9 +65,10 @@ def main() -> None:
             seed.publish_root(reindex, [project])
         events = []
         for i in range(args.runs + 1):
-            filename, data = seed.wheel(project, f"7.{i}")
-            client.put_object(Bucket="hot", Key=f"{project}/{filename}", Body=data)
-            events.append(seed.s3_created_event("hot", f"{project}/{filename}"))
+            target = f"new-project-{i:04d}" if args.case == "event-new-project" else project
+            filename, data = seed.wheel(target, f"7.{i}")
+            client.put_object(Bucket="hot", Key=f"{target}/{filename}", Body=data)
+            events.append(seed.s3_created_event("hot", f"{target}/{filename}"))
         page = seed.http_event(f"/simple/{project}/", seed.JSON_ACCEPT)
 
         def once(i: int) -> None:
@@ -69,6 +78,16 @@ def main() -> None:
                 reindex.handle(events[i])
 
         once(0)  # warm
+        if args.cpu:
+            times = []
+            for i in range(1, args.runs + 1):
+                started = time.process_time()
+                once(i)
+                times.append((time.process_time() - started) * 1000)
+            print(
+                f"{args.case}: median {statistics.median(times):.1f} ms CPU over {args.runs} runs"
+            )
+            return
         profiler = cProfile.Profile()
         profiler.enable()
         for i in range(1, args.runs + 1):

@@ -220,28 +220,11 @@ def publish_synthetic_project(bucket: Bucket, project: str, count: int) -> int:
     ETag marker). Returns the document's size in bytes."""
     files = synthetic_files(project, count)
     index = ProjectIndex(bucket, project)
-    _replace_state(index, derived.project_doc_key(project), files)
+    index.state.update(lambda _old: files)
     return len(derived.dump_project(project, files))
 
 
 def publish_root(app: ReindexApp, projects: Iterable[str]) -> None:
-    """Root state and pages naming ``projects`` (each stored under its canonical prefix)."""
-    state = {p: [p] for p in projects}
-    _replace_state(app, derived.PROJECTS_STATE, state)
-
-
-def _replace_state(owner: Any, key: str, state: Any) -> None:
-    """Set a state object and publish its pages through the index's own code path."""
-    holder = getattr(owner, "state", None) or getattr(owner, "root", None)
-    if hasattr(holder, "update"):  # StateObject: conditional write, then publish
-        holder.update(lambda _old: state)
-        return
-    # Older layout: a Publisher next to a separately written state object.
-    publisher = getattr(owner, "publisher", None) or owner.root
-    body = (
-        derived.dump_project(owner.project, state)
-        if key != derived.PROJECTS_STATE
-        else derived.dump_projects(state)
-    )
-    etag = owner.bucket.put(key, body, "application/json")
-    publisher.publish(state, etag)
+    """The root page naming ``projects``, written through the index's own conditional update."""
+    names = tuple(sorted(set(projects)))
+    app.root.update(lambda _old: names)
