@@ -518,3 +518,38 @@ def test_root_html_from_a_hand_written_root_lists_only_valid_names(
     assert html["statusCode"] == 200
     assert re.findall(r'<a href="([^"]+)/">', html["body"]) == ["ok"]
     assert "<script>" not in html["body"]
+
+
+def test_page_too_large_without_gzip_is_a_406_that_says_how(app: ApiApp, bucket: Bucket) -> None:
+    """Lambda refuses responses over 6 MiB (API Gateway would answer 502); a page that only
+    fits compressed is refused to a client without gzip, clearly, and served to the others."""
+    import gzip
+
+    body = b'{"meta":{"api-version":"1.1"},"name":"big","files":[],"pad":"' + b"a" * 6_300_000
+    bucket.client.put_object(
+        Bucket=bucket.name,
+        Key=derived.project_page_key("big", "json"),
+        Body=gzip.compress(body + b'"}'),
+    )
+    plain = call(app, "GET", "/simple/big/", headers={"Accept": JSON})
+    assert plain["statusCode"] == 406
+    assert "Accept-Encoding: gzip" in plain["body"] and "6.3 MB" in plain["body"]
+    zipped = call(app, "GET", "/simple/big/", headers={"Accept": JSON, "Accept-Encoding": "gzip"})
+    assert zipped["statusCode"] == 200
+    assert len(json.dumps(zipped)) < 6 * 1024 * 1024
+
+
+def test_page_too_large_even_compressed_is_an_error_not_a_lambda_failure(
+    app: ApiApp, bucket: Bucket
+) -> None:
+    import random
+
+    incompressible = random.Random(3).randbytes(4_800_000)  # 6.4 MB once in base64
+    bucket.client.put_object(
+        Bucket=bucket.name, Key=derived.project_page_key("huge", "json"), Body=incompressible
+    )
+    response = call(
+        app, "GET", "/simple/huge/", headers={"Accept": JSON, "Accept-Encoding": "gzip"}
+    )
+    assert response["statusCode"] == 500
+    assert "more than the index can send" in response["body"]

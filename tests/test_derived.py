@@ -325,3 +325,19 @@ def test_marker_for_missing_or_junk_files_changes_nothing(
         bucket.client.put_object(Bucket=bucket.name, Key=marker, Body=b"x")
         reindex.handle(s3_event(bucket.name, marker))
     assert bucket.get(derived.ROOT_JSON) is None
+
+
+def test_page_near_the_response_limit_is_logged(
+    bucket: Bucket, reindex: ReindexApp, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    from serverless_pypi import state
+
+    publish(bucket, reindex, f"pkg/{WHEEL}", wheel_bytes("pkg", "1.0"))
+    assert "nears the API's response limit" not in caplog.text
+    monkeypatch.setattr(state, "WARN_SHARE", 0.0)  # any page is "near" now
+    publish(bucket, reindex, "pkg/pkg-1.1.tar.gz", sdist_bytes("pkg", "1.1"))
+    warned = [r for r in caplog.records if r.getMessage() == "page nears the API's response limit"]
+    assert {r.key for r in warned} == {  # type: ignore[attr-defined]
+        derived.project_page_key("pkg", "html"),
+        derived.project_page_key("pkg", "json"),
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,13 @@ MAX_PATH_LENGTH = 2048
 MAX_SEGMENT_LENGTH = 255
 #: Rendered bodies up to this size go out uncompressed (gzip would not save a packet).
 COMPRESS_ABOVE = 1400
+#: Lambda refuses a synchronous response over 6 MiB (API Gateway then answers 502); this
+#: leaves room for the headers and the JSON around the body.
+MAX_RESPONSE_BODY = 6 * 1024 * 1024 - 64 * 1024
+#: Bytes that a JSON string holds as they are; any other byte takes at most 6 (``\u00XX``).
+_JSON_PLAIN = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+log = logging.getLogger(__name__)
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
@@ -222,4 +229,35 @@ def page(
         headers["Content-Encoding"] = "gzip"
     if _etag_matches(request.header("if-none-match"), etag):
         return Response(304, b"", headers)
+    _check_fits(body, gzipped=gzipped)
     return Response(200, body, headers)
+
+
+def serialized_size(body: bytes, *, binary: bool) -> int:
+    """An upper bound on the body's size inside the Lambda response (``to_event``): binary
+    bodies go as base64, text as a JSON string whose quotes, backslashes and newlines are
+    escaped (2 bytes) and whose other unusual bytes take at most 6."""
+    if binary:
+        return 4 * ((len(body) + 2) // 3)
+    common = body.count(b'"') + body.count(b"\\") + body.count(b"\n")
+    rare = len(body.translate(None, _JSON_PLAIN + b'"\\\n'))
+    return len(body) + common + 5 * rare
+
+
+def _check_fits(body: bytes, *, gzipped: bool) -> None:
+    """A page too large for a Lambda response is a clear error rather than API Gateway's 502:
+    for a client without gzip, a 406 that says how to get it (gzip makes pages 3-4x smaller)."""
+    size = serialized_size(body, binary=gzipped)
+    if size <= MAX_RESPONSE_BODY:
+        return
+    if not gzipped:
+        raise HttpError(
+            406,
+            f"Not acceptable: this page is {len(body) / 1e6:.1f} MB uncompressed, more than "
+            "the index can send. Ask for it compressed (Accept-Encoding: gzip; curl --compressed).",
+            {"Vary": "Accept, Accept-Encoding"},
+        )
+    log.error("page too large for a Lambda response", extra={"bytes": len(body)})
+    raise HttpError(
+        500, f"This page is {len(body) / 1e6:.1f} MB compressed, more than the index can send."
+    )

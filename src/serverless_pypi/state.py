@@ -21,11 +21,14 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from .derived import STATE_ETAG_META
+from .gateway import MAX_RESPONSE_BODY, serialized_size
 from .storage import Bucket, PreconditionFailed, StorageError
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+#: Warn when a stored page uses more than this share of what the API can send.
+WARN_SHARE = 0.75
 STATE_TYPE = "application/json"
 State = TypeVar("State")
 
@@ -51,6 +54,17 @@ class Page:
 def compress(body: bytes) -> bytes:
     """Deterministic gzip (no timestamp), so equal pages are equal objects."""
     return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def _warn_if_nearly_too_large(key: str, stored: bytes) -> None:
+    """Say so well before a page outgrows what the API can send (see ``gateway``), while
+    there is time to prune old files."""
+    share = serialized_size(stored, binary=True) / MAX_RESPONSE_BODY
+    if share > WARN_SHARE:
+        log.warning(
+            "page nears the API's response limit",
+            extra={"key": key, "bytes": len(stored), "share_of_limit": round(share, 2)},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +123,11 @@ class StateObject(Generic[State]):
             if page.body is None:
                 self.bucket.delete(page.key)
             else:
+                stored = page.stored()
+                _warn_if_nearly_too_large(page.key, stored)
                 self.bucket.put(
                     page.key,
-                    page.stored(),
+                    stored,
                     page.content_type,
                     metadata={STATE_ETAG_META: etag},
                     content_encoding="gzip",
