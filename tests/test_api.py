@@ -503,6 +503,11 @@ def test_root_html_is_rendered_from_the_stored_json(app: ApiApp, bucket: Bucket)
     assert zipped["headers"]["Content-Encoding"] == "gzip"
     assert gzip.decompress(base64.b64decode(zipped["body"])).decode() == html["body"]
     assert len(zipped["body"]) < len(html["body"]) / 4
+    # The warm app keeps the rendered page only while the root is unchanged.
+    ReindexApp(app.settings, bucket).root.update(lambda old: (*old, "zzz"))
+    again = call(app, "GET", "/simple/")
+    assert re.findall(r'<a href="([^"]+)/">\1</a>', again["body"]) == [*names, "zzz"]
+    assert again["headers"]["ETag"] != html["headers"]["ETag"]
 
 
 def test_root_html_from_a_hand_written_root_lists_only_valid_names(
