@@ -53,9 +53,10 @@ def bucket(settings: config.Settings) -> Iterator[Bucket]:
         yield Bucket(client, settings.bucket)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make each in-process moto request atomic, as real S3 requests are.
+    """Make each in-process moto request atomic, as real S3 requests are. For every test:
+    a full rebuild applies prefixes on a thread pool.
 
     In-process moto is not thread-safe: a concurrent overwrite of one key can close the buffer
     another thread is reading. Requests still interleave freely, which is what the concurrency

@@ -341,3 +341,37 @@ def test_page_near_the_response_limit_is_logged(
         derived.project_page_key("pkg", "html"),
         derived.project_page_key("pkg", "json"),
     }
+
+
+def test_parallel_full_rebuild_equals_a_serial_one(
+    settings: config.Settings, bucket: Bucket
+) -> None:
+    """Prefixes are applied on a thread pool; spellings of one project (``Multi``, ``multi``,
+    ``MULTI``) land on one document at once, and none of their files may be lost."""
+    put = bucket.client.put_object
+    for i in range(40):
+        prefix = ["Multi", "multi", "MULTI", f"solo{i % 9}"][i % 4]
+        name = prefix.lower()
+        put(
+            Bucket=bucket.name,
+            Key=f"{prefix}/{name}-{i}.0.tar.gz",
+            Body=sdist_bytes(name, f"{i}.0"),
+        )
+    put(Bucket=bucket.name, Key="multi/README.txt", Body=b"junk")
+    put(Bucket=bucket.name, Key=".yanked/MULTI/multi-2.0.tar.gz", Body=b"broken")
+    put(Bucket=bucket.name, Key="bad name/x-1.0.tar.gz", Body=b"x")
+    app = ReindexApp(settings, bucket)
+
+    app.rebuild_all(workers=1)
+    serial = snapshot(bucket)
+    for key in serial:
+        bucket.delete(key)
+    progress: list[tuple[int, int]] = []
+    report = app.rebuild_all(
+        lambda objects, projects: progress.append((objects, projects)), workers=8
+    )
+    assert snapshot(bucket) == serial
+    assert report.projects == 10 and report.files_added == 40
+    assert progress and progress[-1][1] == 10
+    multi = json.loads(serial[derived.project_doc_key("multi")])["files"]
+    assert len(multi) == 30 and multi["MULTI/multi-2.0.tar.gz"]["yanked"] == "broken"

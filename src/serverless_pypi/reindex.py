@@ -12,7 +12,8 @@ import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import catalog, config, derived, logs, names, render
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 #: A manual invocation: ``{"reindex": "*"}`` rebuilds everything, ``{"reindex": "<name>"}``
 #: one project.
 MANUAL_KEY = "reindex"
+#: Prefixes a full rebuild applies at once (threads waiting on S3; see ``rebuild_all``).
+REBUILD_WORKERS = 16
 #: Above this many documents to check, one listing is cheaper than a HEAD each.
 LIST_INSTEAD_OF_HEAD = 20
 Progress = Callable[[int, int], None]
@@ -207,6 +210,12 @@ class ReindexApp:
         return {name for name, etag in read.items() if current[name] != etag}
 
     # -- full rebuild --------------------------------------------------------------------
+    def _apply_prefix(
+        self, project: str, prefix: str, observed: Mapping[str, Observed | None]
+    ) -> tuple[str, Outcome]:
+        index = ProjectIndex(self.bucket, project)
+        return project, index.apply(observed, authoritative_prefixes={prefix})
+
     def rebuild_project(self, project: str) -> RebuildReport:
         """Rebuild one project's derived data from a listing of all its spellings."""
         index = ProjectIndex(self.bucket, project)
@@ -226,12 +235,17 @@ class ReindexApp:
         outcome = index.apply(observed, authoritative_prefixes={*spellings, *stale})
         return self._update_root({project: outcome})
 
-    def rebuild_all(self, progress: Progress | None = None) -> RebuildReport:
+    def rebuild_all(
+        self, progress: Progress | None = None, *, workers: int = REBUILD_WORKERS
+    ) -> RebuildReport:
         """Rebuild all derived data from one streamed listing of the bucket.
 
-        Each prefix is applied as soon as its run of the listing ends, so memory holds one
-        prefix's objects at a time plus one entry per project. Upload times already recorded
-        are kept.
+        Each prefix is applied as soon as its run of the listing ends, by a pool of
+        ``workers`` threads: a prefix costs about ten S3 round trips, so one at a time a
+        10,000-project bucket would outlast the Lambda's 15 minutes against real S3. At most
+        two runs per worker wait, so memory holds that many prefixes' objects plus one entry
+        per project. Two spellings of one project may be applied at once; their document's
+        conditional writes keep both. Upload times already recorded are kept.
         """
         outcomes: dict[str, Outcome] = {}
         seen_prefixes: dict[str, set[str]] = defaultdict(set)
@@ -239,27 +253,37 @@ class ReindexApp:
         # arrives first: its markers (few: one per yanked file) are kept for the whole pass.
         yanked: dict[str, bool | str] = {}
         objects = 0
-        for prefix, run in _runs_by_prefix(self.bucket.list_objects("")):
-            objects += len(run)
-            if prefix + "/" == names.YANK_PREFIX:
-                yanked = yank_markers(self.bucket, run)
-                continue
-            project = names.canonical(prefix)
-            if project is None:
-                if not names.is_reserved_key(prefix + "/"):
-                    for obj in run:
-                        catalog.report_ignored(obj.key, "not under a valid project prefix")
-                continue
-            observed: Mapping[str, Observed | None] = observe_listing(run, yanked)
-            if not observed:
-                continue
-            seen_prefixes[project].add(prefix)
-            outcome = ProjectIndex(self.bucket, project).apply(
-                observed, authoritative_prefixes={prefix}
-            )
-            outcomes[project] = _merge(outcomes.get(project), outcome)
-            if progress:
-                progress(objects, len(outcomes))
+        pending: set[Future[tuple[str, Outcome]]] = set()
+
+        def collect(at_most: int) -> None:
+            while len(pending) > at_most:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    pending.discard(future)
+                    project, outcome = future.result()
+                    outcomes[project] = _merge(outcomes.get(project), outcome)
+                if progress:
+                    progress(objects, len(outcomes))
+
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="rebuild") as pool:
+            for prefix, run in _runs_by_prefix(self.bucket.list_objects("")):
+                objects += len(run)
+                if prefix + "/" == names.YANK_PREFIX:
+                    yanked = yank_markers(self.bucket, run)
+                    continue
+                project = names.canonical(prefix)
+                if project is None:
+                    if not names.is_reserved_key(prefix + "/"):
+                        for obj in run:
+                            catalog.report_ignored(obj.key, "not under a valid project prefix")
+                    continue
+                observed: Mapping[str, Observed | None] = observe_listing(run, yanked)
+                if not observed:
+                    continue
+                seen_prefixes[project].add(prefix)
+                pending.add(pool.submit(self._apply_prefix, project, prefix, observed))
+                collect(at_most=2 * workers)
+            collect(at_most=0)
         # Documents of projects (or spellings) that no longer have any object.
         for doc in self.bucket.list_objects(derived.PROJECT_DOCS_PREFIX):
             project = doc.key.removeprefix(derived.PROJECT_DOCS_PREFIX).removesuffix(".json")
@@ -273,7 +297,11 @@ class ReindexApp:
             stale = known_prefixes - seen_prefixes[project]
             if stale or project not in outcomes:
                 outcome = index.apply({}, authoritative_prefixes=stale)
-                outcomes[project] = _merge(outcomes.get(project), outcome)
+                merged = _merge(outcomes.get(project), outcome)
+                # Applied after every other prefix of the project: this is the final state.
+                outcomes[project] = replace(
+                    merged, present=outcome.present, prefixes=outcome.prefixes
+                )
         report = self._update_root(outcomes, replace_all=True)
         for key in derived.LEGACY_ROOT_KEYS:
             self.bucket.delete(key)
@@ -282,12 +310,13 @@ class ReindexApp:
 
 
 def _merge(first: Outcome | None, second: Outcome) -> Outcome:
-    """Outcomes of one project applied prefix by prefix: the later one has the final state."""
+    """Outcomes of one project applied prefix by prefix, maybe concurrently (so either may
+    hold the final state): present if either is, and every prefix either saw."""
     if first is None:
         return second
     return Outcome(
-        present=second.present,
-        prefixes=second.prefixes,
+        present=first.present or second.present,
+        prefixes=tuple(sorted({*first.prefixes, *second.prefixes})),
         added=first.added + second.added,
         removed=first.removed + second.removed,
     )

@@ -103,6 +103,8 @@ def make_client(settings: Settings) -> S3Client:
         retries={"mode": "standard", "max_attempts": 3},
         connect_timeout=5,
         read_timeout=20,
+        # A full rebuild's threads (reindex.REBUILD_WORKERS) each hold a connection.
+        max_pool_connections=16,
     )
     return get_session().create_client(
         "s3",
