@@ -12,6 +12,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from serverless_pypi import config, derived, render
+from serverless_pypi.project_index import Outcome
 from serverless_pypi.reindex import ReindexApp
 from serverless_pypi.storage import Bucket, PreconditionFailed
 
@@ -373,3 +374,47 @@ def test_new_project_event_touches_the_root_once(app: ReindexApp, bucket: Bucket
     app.handle(s3_event(bucket.name, "b/b-2.0.tar.gz"))
     assert [c for c in calls if c[1] == derived.ROOT_JSON] == [("GetObject", derived.ROOT_JSON)]
     assert root_projects(bucket) == ["a", "b"]
+
+
+def test_many_documents_are_checked_with_one_listing(app: ReindexApp, bucket: Bucket) -> None:
+    """A root update that read 25 documents checks them afterwards by listing the documents
+    once, not by 25 HEADs; a document changed meanwhile is still caught."""
+    for i in range(25):
+        put(bucket, f"p{i}/p{i}-1.0.tar.gz")
+    app.rebuild_all()
+    bucket.delete(derived.ROOT_JSON)
+    outcomes = {f"p{i}": Outcome(present=True, prefixes=(f"p{i}",)) for i in range(25)}
+    calls: list[str] = []
+    bucket.client.meta.events.register(
+        "before-call.s3", lambda model, **_: calls.append(model.name)
+    )
+    report = app._update_root(outcomes)
+    assert len(report.added) == 25
+    assert sorted(calls) == sorted(
+        ["GetObject"] * 26 + ["PutObject", "ListObjectsV2"]  # root + 25 documents
+    )
+    read = {name: bucket.etag(derived.project_doc_key(name)) for name in outcomes}
+    assert app._changed_documents(read) == set()
+    read["p3"] = '"stale"'
+    assert app._changed_documents(read) == {"p3"}
+
+
+def test_root_that_keeps_moving_gives_up_with_a_warning(
+    app: ReindexApp, bucket: Bucket, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """A document that changes after every root write: the writer stops after a bounded
+    number of rounds and says so instead of looping."""
+    from serverless_pypi import reindex
+
+    put(bucket, "a/a-1.0.tar.gz")
+    flips = iter(range(1, 1000))
+
+    def flip_flopping_load(self: Any) -> tuple[dict[str, Any], str]:
+        n = next(flips)
+        return ({"a/a-1.0.tar.gz": object()} if n % 2 else {}), f'"{n}"'
+
+    monkeypatch.setattr(reindex.ProjectIndex, "load", flip_flopping_load)
+    monkeypatch.setattr(app, "_changed_documents", lambda read: set(read))
+    app._update_root({"a": Outcome(present=True, prefixes=("a",))})
+    assert "root index may lag" in caplog.text
+    assert next(flips) == reindex.MAX_ATTEMPTS + 1  # one document read per round
