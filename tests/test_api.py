@@ -15,8 +15,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from dists import wheel_bytes
 
 from serverless_pypi import config, derived
-from serverless_pypi.api import ApiApp
-from serverless_pypi.reindex import ReindexApp
+from serverless_pypi.api.app import ApiApp
+from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.storage import Bucket
 
 JSON = "application/vnd.pypi.simple.v1+json"

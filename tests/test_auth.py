@@ -10,7 +10,7 @@ from dists import wheel_bytes
 from forms import multipart, upload_fields
 
 from serverless_pypi import config
-from serverless_pypi.api import ApiApp
+from serverless_pypi.api.app import ApiApp
 from serverless_pypi.storage import Bucket
 
 WHEEL = "pkg-1.0-py3-none-any.whl"

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from serverless_pypi import authorizer as authz
 from serverless_pypi import config, logs
+from serverless_pypi.authorizer import app as authz
 
 PASSWORD = "Correct-Horse-Battery-9"
 OTHER_PASSWORD = "Another-Secret-Pass-7"

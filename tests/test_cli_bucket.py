@@ -19,7 +19,9 @@ from botocore.exceptions import ClientError
 from dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename, write
 from localserver import serverless_pypi_command
 
-from serverless_pypi import bucket_commands, cli, names, upload
+from serverless_pypi import cli, names
+from serverless_pypi.api import upload
+from serverless_pypi.cli import bucket as bucket_commands
 from serverless_pypi.storage import Bucket
 
 

@@ -17,8 +17,8 @@ from dists import sdist_bytes, wheel_bytes
 from test_reindex import s3_event
 
 from serverless_pypi import config, derived, names
-from serverless_pypi.api import ApiApp
-from serverless_pypi.reindex import ReindexApp
+from serverless_pypi.api.app import ApiApp
+from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.storage import Bucket
 
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -330,7 +330,7 @@ def test_marker_for_missing_or_junk_files_changes_nothing(
 def test_page_near_the_response_limit_is_logged(
     bucket: Bucket, reindex: ReindexApp, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    from serverless_pypi import state
+    from serverless_pypi.reindex import state
 
     publish(bucket, reindex, f"pkg/{WHEEL}", wheel_bytes("pkg", "1.0"))
     assert "nears the API's response limit" not in caplog.text

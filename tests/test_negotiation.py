@@ -1,6 +1,6 @@
 import pytest
 
-from serverless_pypi.negotiation import HTML_V1, JSON_V1, TEXT_HTML, Format, choose
+from serverless_pypi.api.negotiation import HTML_V1, JSON_V1, TEXT_HTML, Format, choose
 
 PIP = f"{JSON_V1}, {HTML_V1}; q=0.1, text/html; q=0.01"
 UV = f"{JSON_V1}, {HTML_V1};q=0.2, text/html;q=0.01"

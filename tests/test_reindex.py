@@ -12,8 +12,8 @@ from urllib.parse import quote_plus
 import pytest
 
 from serverless_pypi import config, derived, render
-from serverless_pypi.project_index import Outcome
-from serverless_pypi.reindex import ReindexApp
+from serverless_pypi.reindex.app import ReindexApp
+from serverless_pypi.reindex.project import Outcome
 from serverless_pypi.storage import Bucket, PreconditionFailed
 
 
@@ -404,7 +404,7 @@ def test_root_that_keeps_moving_gives_up_with_a_warning(
 ) -> None:
     """A document that changes after every root write: the writer stops after a bounded
     number of rounds and says so instead of looping."""
-    from serverless_pypi import reindex
+    from serverless_pypi.reindex import app as reindex
 
     put(bucket, "a/a-1.0.tar.gz")
     flips = iter(range(1, 1000))

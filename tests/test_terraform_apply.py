@@ -24,8 +24,8 @@ import boto3
 import pytest
 from tfsupport import ROOT, run_tf, tf_env
 
-from serverless_pypi import authorizer as authz
 from serverless_pypi import config
+from serverless_pypi.authorizer import app as authz
 
 pytestmark = pytest.mark.terraform
 

@@ -11,7 +11,7 @@ from dists import sdist_bytes, wheel_bytes
 from forms import multipart, upload_fields
 
 from serverless_pypi import config
-from serverless_pypi.api import MAX_UPLOAD_BYTES, ApiApp
+from serverless_pypi.api.app import MAX_UPLOAD_BYTES, ApiApp
 from serverless_pypi.storage import Bucket
 
 WHEEL = "pkg-1.0-py3-none-any.whl"

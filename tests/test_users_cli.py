@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from serverless_pypi import cli, users
+from serverless_pypi import cli
+from serverless_pypi.cli import users
 from serverless_pypi.local.cognito import Pool, create_pool
 
 READER_PASSWORD = "Reader-pass-1"

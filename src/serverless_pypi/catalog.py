@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from packaging.utils import NormalizedName
 
-from . import names
-from .storage import Bucket, ObjectInfo
+from serverless_pypi import names
+from serverless_pypi.storage import Bucket, ObjectInfo
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .names import INDEX_PREFIX, parse_key
+from serverless_pypi.names import INDEX_PREFIX, parse_key
 
 #: The root page in JSON (PEP 691), stored gzipped. It is also the root *state*: the reindexer
 #: updates it with conditional writes, and the API renders the root HTML page from it, so a

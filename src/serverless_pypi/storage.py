@@ -17,7 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import get_session
 
-from .config import Settings
+from serverless_pypi.config import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

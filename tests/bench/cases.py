@@ -19,10 +19,11 @@ from child import RESULT_PREFIX
 from moto_proc import FAKE_AWS_ENV, MotoServer
 from timing import RequestCounter, Samples, measure, timed
 
-from serverless_pypi import config, derived, gateway, names
-from serverless_pypi.api import ApiApp
-from serverless_pypi.gateway import HttpError, Request, Response
-from serverless_pypi.reindex import ReindexApp
+from serverless_pypi import config, derived, names
+from serverless_pypi.api import gateway
+from serverless_pypi.api.app import ApiApp
+from serverless_pypi.api.gateway import HttpError, Request, Response
+from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.storage import Bucket
 
 #: Lambda's limit for a synchronous response payload (the serialized handler result).

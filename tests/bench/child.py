@@ -91,7 +91,7 @@ def reindex_all() -> None:
     from timing import RequestCounter, quiet_json_logs
 
     from serverless_pypi import config
-    from serverless_pypi.reindex import ReindexApp
+    from serverless_pypi.reindex.app import ReindexApp
 
     app = ReindexApp(config.load())
     counter = RequestCounter(app.bucket.client)

@@ -43,8 +43,8 @@ def main() -> None:
     from timing import quiet_json_logs
 
     from serverless_pypi import config
-    from serverless_pypi.api import ApiApp
-    from serverless_pypi.reindex import ReindexApp
+    from serverless_pypi.api.app import ApiApp
+    from serverless_pypi.reindex.app import ReindexApp
 
     quiet_json_logs()
     with MotoServer() as moto:

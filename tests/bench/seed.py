@@ -22,8 +22,8 @@ from botocore.session import get_session
 
 from serverless_pypi import derived
 from serverless_pypi.derived import FileRecord, ProjectFiles
-from serverless_pypi.project_index import ProjectIndex
-from serverless_pypi.reindex import ReindexApp
+from serverless_pypi.reindex.app import ReindexApp
+from serverless_pypi.reindex.project import ProjectIndex
 from serverless_pypi.storage import Bucket
 
 JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import config
-from .context import ACCOUNT_ID
-from .persistence import DataDirError
+from serverless_pypi import config
+from serverless_pypi.local.context import ACCOUNT_ID
+from serverless_pypi.local.persistence import DataDirError
 
 log = logging.getLogger("serverless_pypi.local")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .context import ACCOUNT_ID
+from serverless_pypi.local.context import ACCOUNT_ID
 
 API_ID = "local"
 #: API Gateway's payload limit; a larger request never reaches the Lambda.

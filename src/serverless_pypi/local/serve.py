@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from .. import config
-from .persistence import DataDirError
+from serverless_pypi import config
+from serverless_pypi.local.persistence import DataDirError
 
 log = logging.getLogger("serverless_pypi.local")
 
@@ -53,13 +53,13 @@ AuthorizerFactory = Callable[[dict[str, str]], Callable[[dict[str, Any], Any], A
 
 
 def _api_factory(settings: config.Settings) -> App:
-    from ..api import ApiApp
+    from serverless_pypi.api.app import ApiApp
 
     return ApiApp(settings)
 
 
 def _reindex_factory(settings: config.Settings) -> ReindexApp:
-    from ..reindex import ReindexApp as Reindex
+    from serverless_pypi.reindex.app import ReindexApp as Reindex
 
     return Reindex(settings)
 
@@ -67,8 +67,8 @@ def _reindex_factory(settings: config.Settings) -> ReindexApp:
 def _authorizer_factory(environ: dict[str, str]) -> Callable[[dict[str, Any], Any], Any]:
     """The authorizer Lambda as its handler runs it: settings from the environment it would
     have, one client and one cache for the server's lifetime (a warm container)."""
-    from .. import logs
-    from ..authorizer import Authorizer, load_settings
+    from serverless_pypi import logs
+    from serverless_pypi.authorizer.app import Authorizer, load_settings
 
     authorizer = Authorizer(load_settings(environ))
 
@@ -180,7 +180,7 @@ def start(
 
 
 def _start_server(options: Options, running: Running, api: App, region: str) -> Any:
-    from .server import LocalServer
+    from serverless_pypi.local.server import LocalServer
 
     server = LocalServer(options.host, options.port, api.handle, region=region)
     running._stops.append(server.stop)
@@ -198,9 +198,9 @@ def _start_embedded(
     authorizer_factory: AuthorizerFactory,
     out: TextIO,
 ) -> None:
-    from .emulator import Emulator
-    from .persistence import DataDir, Mirror, restore
-    from .sns import SnsEndpoint
+    from serverless_pypi.local.emulator import Emulator
+    from serverless_pypi.local.persistence import DataDir, Mirror, restore
+    from serverless_pypi.local.sns import SnsEndpoint
 
     if options.ephemeral:
         temp_dir = Path(tempfile.mkdtemp(prefix="serverless-pypi-"))
@@ -286,7 +286,7 @@ def _start_cognito(
 ) -> Callable[[dict[str, Any], Any], Any]:
     """Pool, client and group; users back from the data directory, saved after every change;
     the authorizer handler bound to the pool."""
-    from .cognito import UserStore, create_pool
+    from serverless_pypi.local.cognito import UserStore, create_pool
 
     pool = create_pool(emulator.cognito)
     users = UserStore(root, pool, emulator.cognito)
@@ -455,7 +455,9 @@ def _setup_logging() -> None:
     The CLI may already have configured the package logger (on stdout, with ``--log-level``);
     keep its level and format, move its output to stderr.
     """
-    from ..logs import JsonFormatter  # the handlers' format, so one log stream reads alike
+    from serverless_pypi.logs import (
+        JsonFormatter,  # the handlers' format, so one log stream reads alike
+    )
 
     package = logging.getLogger("serverless_pypi")
     streams = [h for h in package.handlers if isinstance(h, logging.StreamHandler)]

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import events
-from .context import LocalContext
-from .sns import MAX_MESSAGE_BYTES, SnsEndpoint
+from serverless_pypi.local import events
+from serverless_pypi.local.context import LocalContext
+from serverless_pypi.local.sns import MAX_MESSAGE_BYTES, SnsEndpoint
 
 log = logging.getLogger("serverless_pypi.local")
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
-from .context import LocalContext
+from serverless_pypi.local.context import LocalContext
 
 log = logging.getLogger("serverless_pypi.local")
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from hashlib import sha256
 
-from . import archive, derived, names, render
-from .catalog import report_ignored, spelling_rank
-from .derived import FileRecord, ProjectFiles
-from .state import Page, StateObject
-from .storage import Bucket, ObjectInfo
+from serverless_pypi import archive, derived, names, render
+from serverless_pypi.catalog import report_ignored, spelling_rank
+from serverless_pypi.derived import FileRecord, ProjectFiles
+from serverless_pypi.reindex.state import Page, StateObject
+from serverless_pypi.storage import Bucket, ObjectInfo
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .derived import STATE_ETAG_META
-from .gateway import MAX_RESPONSE_BODY, serialized_size
-from .storage import Bucket, PreconditionFailed, StorageError
+from serverless_pypi.api.gateway import MAX_RESPONSE_BODY, serialized_size
+from serverless_pypi.derived import STATE_ETAG_META
+from serverless_pypi.storage import Bucket, PreconditionFailed, StorageError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .gateway import HttpError
+from serverless_pypi.api.gateway import HttpError
 
 REALM = "serverless-pypi"
 CHALLENGE = {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}

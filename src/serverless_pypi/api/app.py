@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import auth, catalog, config, derived, gateway, logs, names, render
-from .gateway import HttpError, Request, Response
-from .negotiation import Format, choose, choose_from_query
-from .storage import Bucket, StorageError, make_client
+from serverless_pypi import catalog, config, derived, logs, names, render
+from serverless_pypi.api import auth, gateway
+from serverless_pypi.api.gateway import HttpError, Request, Response
+from serverless_pypi.api.negotiation import Format, choose, choose_from_query
+from serverless_pypi.storage import Bucket, StorageError, make_client
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ class ApiApp:
     def upload(self, request: Request) -> Response:
         """twine's legacy upload: checked completely before anything is written, and never
         answered with a redirect (twine treats one as a failure)."""
-        from . import upload  # archive and multipart parsing: not on the read path
+        from serverless_pypi.api import upload  # archive and multipart parsing: not on the read path
 
         mode = self.settings.uploads
         if mode == "off":

@@ -16,9 +16,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import catalog, config, derived, logs, names, render
-from .events import parse
-from .project_index import (
+from serverless_pypi import catalog, config, derived, logs, names, render
+from serverless_pypi.reindex.events import parse
+from serverless_pypi.reindex.project import (
     JSON_TYPE,
     Observed,
     Outcome,
@@ -26,8 +26,8 @@ from .project_index import (
     observe_listing,
     yank_markers,
 )
-from .state import MAX_ATTEMPTS, StateObject, compress
-from .storage import Bucket, ObjectInfo, make_client
+from serverless_pypi.reindex.state import MAX_ATTEMPTS, StateObject, compress
+from serverless_pypi.storage import Bucket, ObjectInfo, make_client
 
 log = logging.getLogger(__name__)
 

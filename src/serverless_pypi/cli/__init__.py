@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import config, logs, names
+from serverless_pypi import config, logs, names
 
 
 def _progress(objects: int, projects: int) -> None:
@@ -14,7 +14,7 @@ def _progress(objects: int, projects: int) -> None:
 
 
 def _reindex(args: argparse.Namespace) -> int:
-    from .reindex import ReindexApp
+    from serverless_pypi.reindex.app import ReindexApp
 
     settings = config.Settings(
         bucket=args.bucket, s3_endpoint_url=args.endpoint_url, region=config.load_region()
@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the index on this machine")
-    from .local.serve import add_arguments as add_serve_arguments
-    from .local.serve import run as run_serve
+    from serverless_pypi.local.serve import add_arguments as add_serve_arguments
+    from serverless_pypi.local.serve import run as run_serve
 
     add_serve_arguments(serve)
     serve.set_defaults(func=run_serve)
@@ -66,11 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     reindex.add_argument("--endpoint-url", help="S3 endpoint (S3-compatible stores, local mode)")
     reindex.set_defaults(func=_reindex)
 
-    from .bucket_commands import add_parsers as add_bucket_commands
+    from serverless_pypi.cli.bucket import add_parsers as add_bucket_commands
 
     add_bucket_commands(commands)
 
-    from .users import add_parsers as add_users_commands
+    from serverless_pypi.cli.users import add_parsers as add_users_commands
 
     add_users_commands(commands)
     return parser

@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import config, logs
+from serverless_pypi import config, logs
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from . import config
+from serverless_pypi import config
 
 #: A Cognito user pool id is ``<region>_<id>``; the region comes from there unless configured.
 POOL_ID_SEPARATOR = "_"

@@ -16,8 +16,8 @@ from email.policy import HTTP
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from . import archive, catalog, names
-from .storage import Bucket, PreconditionFailed
+from serverless_pypi import archive, catalog, names
+from serverless_pypi.storage import Bucket, PreconditionFailed
 
 FILETYPES = {"bdist_wheel": (".whl",), "sdist": (".tar.gz", ".zip")}
 

@@ -25,9 +25,10 @@ from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from . import archive, catalog, config, names, storage, upload
-from .project_index import MAX_YANK_REASON
-from .storage import Bucket, PreconditionFailed, StorageError
+from serverless_pypi import archive, catalog, config, names, storage
+from serverless_pypi.api import upload
+from serverless_pypi.reindex.project import MAX_YANK_REASON
+from serverless_pypi.storage import Bucket, PreconditionFailed, StorageError
 
 #: Files smaller than this go in one PutObject; larger ones in parts of (at least) this size.
 PART_SIZE = 8 * 1024 * 1024

@@ -1,0 +1,7 @@
+"""``python -m serverless_pypi.cli``."""
+
+import sys
+
+from serverless_pypi.cli import main
+
+sys.exit(main())
