@@ -14,7 +14,7 @@ from apigw import http_event
 from botocore.exceptions import ClientError, EndpointConnectionError
 from dists import wheel_bytes
 
-from serverless_pypi import config, derived
+from serverless_pypi import config, layout
 from serverless_pypi.api.app import ApiApp
 from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.storage import Bucket
@@ -517,7 +517,7 @@ def test_root_html_from_a_hand_written_root_lists_only_valid_names(
 
     hostile = {"projects": [{"name": "ok"}, {"name": '"><script>x</script>'}, {"name": 7}]}
     bucket.client.put_object(
-        Bucket=bucket.name, Key=derived.ROOT_JSON, Body=gzip.compress(json.dumps(hostile).encode())
+        Bucket=bucket.name, Key=layout.ROOT_JSON, Body=gzip.compress(json.dumps(hostile).encode())
     )
     html = call(app, "GET", "/simple/")
     assert html["statusCode"] == 200
@@ -533,7 +533,7 @@ def test_page_too_large_without_gzip_is_a_406_that_says_how(app: ApiApp, bucket:
     body = b'{"meta":{"api-version":"1.1"},"name":"big","files":[],"pad":"' + b"a" * 6_300_000
     bucket.client.put_object(
         Bucket=bucket.name,
-        Key=derived.project_page_key("big", "json"),
+        Key=layout.project_page_key("big", "json"),
         Body=gzip.compress(body + b'"}'),
     )
     plain = call(app, "GET", "/simple/big/", headers={"Accept": JSON})
@@ -551,7 +551,7 @@ def test_page_too_large_even_compressed_is_an_error_not_a_lambda_failure(
 
     incompressible = random.Random(3).randbytes(4_800_000)  # 6.4 MB once in base64
     bucket.client.put_object(
-        Bucket=bucket.name, Key=derived.project_page_key("huge", "json"), Body=incompressible
+        Bucket=bucket.name, Key=layout.project_page_key("huge", "json"), Body=incompressible
     )
     response = call(
         app, "GET", "/simple/huge/", headers={"Accept": JSON, "Accept-Encoding": "gzip"}

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename, write
 from localserver import serverless_pypi_command
 
-from serverless_pypi import cli, names
+from serverless_pypi import cli, layout
 from serverless_pypi.api import upload
 from serverless_pypi.cli import bucket as bucket_commands
 from serverless_pypi.storage import Bucket
@@ -336,14 +336,14 @@ def test_yank_and_unyank_write_only_the_marker(store: Store, tmp_path: Path) -> 
 
     result = store.run("yank", wheel.name, "--reason", "broken  build")
     assert result.returncode == 0, result.stderr
-    assert store.read(names.yank_key(key)) == b"broken build"
+    assert store.read(layout.yank_key(key)) == b"broken build"
     assert f"yanked {key}" in result.stdout
     after = store.s3.head_object(Bucket=store.name, Key=key)
     assert (after["ETag"], after["LastModified"]) == (before["ETag"], before["LastModified"])
 
     # Without a reason: an empty marker. A path or key names the file too.
     assert store.run("yank", str(wheel)).returncode == 0
-    assert store.read(names.yank_key(key)) == b""
+    assert store.read(layout.yank_key(key)) == b""
 
     result = store.run("unyank", f"cli-pkg/{wheel.name}")
     assert result.returncode == 0 and f"unyanked {key}" in result.stdout
@@ -367,14 +367,14 @@ def test_delete_asks_and_keeps_the_file_unless_yes(store: Store, tmp_path: Path)
     wheel = a_wheel(tmp_path)
     key = f"cli-pkg/{wheel.name}"
     store.s3.put_object(Bucket=store.name, Key=key, Body=wheel.read_bytes())
-    store.s3.put_object(Bucket=store.name, Key=names.yank_key(key), Body=b"bad")
+    store.s3.put_object(Bucket=store.name, Key=layout.yank_key(key), Body=b"bad")
 
     for answer in ("n\n", "", "whatever\n"):
         result = store.run("delete", wheel.name, stdin=answer)
         assert result.returncode == 1
         assert f"Delete {key} from bucket {store.name}? [y/N]" in result.stderr
         assert "not deleted" in result.stderr
-    assert store.objects() == {key, names.yank_key(key)}
+    assert store.objects() == {key, layout.yank_key(key)}
 
     result = store.run("delete", wheel.name, stdin="y\n")
     assert result.returncode == 0, result.stderr

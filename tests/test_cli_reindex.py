@@ -10,7 +10,7 @@ import boto3
 import pytest
 from localserver import serverless_pypi_command
 
-from serverless_pypi import derived
+from serverless_pypi import layout
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_full_reindex_reports_changes_and_keeps_upload_times(s3_server: str) -> 
     assert first.returncode == 0, first.stderr
     assert "projects=2 files_added=3 files_removed=0" in first.stdout
     assert "  + one" in first.stdout and "  + two" in first.stdout
-    doc_key = derived.project_doc_key("one")
+    doc_key = layout.project_doc_key("one")
     before = json.loads(s3.get_object(Bucket="cli-bucket", Key=doc_key)["Body"].read())
 
     s3.delete_object(Bucket="cli-bucket", Key="two/two-1.0.tar.gz")

@@ -16,7 +16,7 @@ from apigw import http_event
 from dists import sdist_bytes, wheel_bytes
 from test_reindex import s3_event
 
-from serverless_pypi import config, derived, names
+from serverless_pypi import config, layout
 from serverless_pypi.api.app import ApiApp
 from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.storage import Bucket
@@ -158,7 +158,7 @@ def test_last_delete_removes_project_pages_and_sidecars(
     publish(bucket, reindex, "pkg/pkg-0.9.tar.gz", b"x")
     remove(bucket, reindex, f"pkg/{WHEEL}")
     assert list(files_by_name(api, "pkg")) == ["pkg-0.9.tar.gz"]
-    assert bucket.get(derived.metadata_key(f"pkg/{WHEEL}")) is None
+    assert bucket.get(layout.metadata_key(f"pkg/{WHEEL}")) is None
     remove(bucket, reindex, "pkg/pkg-0.9.tar.gz")
     response = api.handle(http_event("GET", "/simple/pkg/"))
     assert response["statusCode"] == 404
@@ -210,7 +210,7 @@ def test_manual_event_rebuilds_one_project(
 def snapshot(bucket: Bucket) -> dict[str, bytes]:
     """Everything derived, with volatile per-write details (state ETag markers) left out."""
     result: dict[str, bytes] = {}
-    for obj in bucket.list_objects(names.INDEX_PREFIX):
+    for obj in bucket.list_objects(layout.INDEX_PREFIX):
         stored = bucket.get(obj.key)
         assert stored is not None
         result[obj.key] = stored[0]
@@ -281,7 +281,7 @@ def test_randomized_events_converge_to_a_full_rebuild(
     live = {
         k.split("/")[0].lower().replace("_", "-").replace(".", "-") for k in set(keys) - deleted
     }
-    root = json.loads(gzip.decompress(rebuilt[derived.ROOT_JSON]))
+    root = json.loads(gzip.decompress(rebuilt[layout.ROOT_JSON]))
     assert [p["name"] for p in root["projects"]] == sorted(live)
 
 
@@ -289,7 +289,7 @@ def test_yank_marker_round_trip(bucket: Bucket, reindex: ReindexApp, api: ApiApp
     key = f"Pkg/{WHEEL}"
     publish(bucket, reindex, key, wheel_bytes("pkg", "1.0"))
     before = files_by_name(api, "pkg")[WHEEL]
-    publish(bucket, reindex, names.yank_key(key), b"broken <build> & bad")
+    publish(bucket, reindex, layout.yank_key(key), b"broken <build> & bad")
     yanked = files_by_name(api, "pkg")[WHEEL]
     assert yanked["yanked"] == "broken <build> & bad"
     assert yanked["upload-time"] == before["upload-time"]
@@ -298,14 +298,14 @@ def test_yank_marker_round_trip(bucket: Bucket, reindex: ReindexApp, api: ApiApp
     assert 'data-yanked="broken &lt;build&gt; &amp; bad"' in html
 
     # A full rebuild from nothing keeps the yank: the marker is the record of it.
-    for obj in list(bucket.list_objects(names.INDEX_PREFIX)):
+    for obj in list(bucket.list_objects(layout.INDEX_PREFIX)):
         bucket.delete(obj.key)
     reindex.rebuild_all()
     rebuilt = files_by_name(api, "pkg")[WHEEL]
     assert rebuilt["yanked"] == "broken <build> & bad"
     assert rebuilt["upload-time"] == before["upload-time"]
 
-    remove(bucket, reindex, names.yank_key(key))
+    remove(bucket, reindex, layout.yank_key(key))
     unyanked = files_by_name(api, "pkg")[WHEEL]
     assert "yanked" not in unyanked
     assert "data-yanked" not in page(api, "pkg", "text/html")["body"]
@@ -313,7 +313,7 @@ def test_yank_marker_round_trip(bucket: Bucket, reindex: ReindexApp, api: ApiApp
 
 def test_yank_without_reason(bucket: Bucket, reindex: ReindexApp, api: ApiApp) -> None:
     publish(bucket, reindex, f"pkg/{WHEEL}", wheel_bytes("pkg", "1.0"))
-    publish(bucket, reindex, names.yank_key(f"pkg/{WHEEL}"), b"")
+    publish(bucket, reindex, layout.yank_key(f"pkg/{WHEEL}"), b"")
     assert files_by_name(api, "pkg")[WHEEL]["yanked"] is True
     assert 'data-yanked=""' in page(api, "pkg", "text/html")["body"]
 
@@ -321,10 +321,10 @@ def test_yank_without_reason(bucket: Bucket, reindex: ReindexApp, api: ApiApp) -
 def test_marker_for_missing_or_junk_files_changes_nothing(
     bucket: Bucket, reindex: ReindexApp
 ) -> None:
-    for marker in (names.yank_key("pkg/pkg-9.0.tar.gz"), names.yank_key("../x"), ".yanked/"):
+    for marker in (layout.yank_key("pkg/pkg-9.0.tar.gz"), layout.yank_key("../x"), ".yanked/"):
         bucket.client.put_object(Bucket=bucket.name, Key=marker, Body=b"x")
         reindex.handle(s3_event(bucket.name, marker))
-    assert bucket.get(derived.ROOT_JSON) is None
+    assert bucket.get(layout.ROOT_JSON) is None
 
 
 def test_page_near_the_response_limit_is_logged(
@@ -338,8 +338,8 @@ def test_page_near_the_response_limit_is_logged(
     publish(bucket, reindex, "pkg/pkg-1.1.tar.gz", sdist_bytes("pkg", "1.1"))
     warned = [r for r in caplog.records if r.getMessage() == "page nears the API's response limit"]
     assert {r.key for r in warned} == {  # type: ignore[attr-defined]
-        derived.project_page_key("pkg", "html"),
-        derived.project_page_key("pkg", "json"),
+        layout.project_page_key("pkg", "html"),
+        layout.project_page_key("pkg", "json"),
     }
 
 
@@ -373,5 +373,5 @@ def test_parallel_full_rebuild_equals_a_serial_one(
     assert snapshot(bucket) == serial
     assert report.projects == 10 and report.files_added == 40
     assert progress and progress[-1][1] == 10
-    multi = json.loads(serial[derived.project_doc_key("multi")])["files"]
+    multi = json.loads(serial[layout.project_doc_key("multi")])["files"]
     assert len(multi) == 30 and multi["MULTI/multi-2.0.tar.gz"]["yanked"] == "broken"

@@ -15,7 +15,7 @@ from clients import installed_version, new_venv, pip, run
 from dists import wheel_bytes, wheel_filename, write
 from localserver import LocalIndex, serverless_pypi_command, start, wait_for
 
-from serverless_pypi import names
+from serverless_pypi import layout, names
 
 pytestmark = pytest.mark.e2e
 
@@ -133,7 +133,7 @@ def test_delete_removes_files_then_the_project(index: LocalIndex, tmp_path: Path
     assert command(index, "delete", "--yes", last.name).returncode == 0
     wait_for(lambda: "cli-del" not in index.root_projects(), what="project removed")
     assert index.project_files("cli-del") == {}
-    listed = index.s3().list_objects_v2(Bucket=index.bucket, Prefix=names.yank_key("cli-del/"))
+    listed = index.s3().list_objects_v2(Bucket=index.bucket, Prefix=layout.yank_key("cli-del/"))
     assert [o["Key"] for o in listed.get("Contents", [])] == []  # the yank marker went too
 
     # The project page answers 404 once the last file is gone; pip finds nothing.

@@ -11,10 +11,11 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from serverless_pypi import config, derived, render
+from serverless_pypi import config, documents, layout, render
+from serverless_pypi.errors import PreconditionFailed
 from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.reindex.project import Outcome
-from serverless_pypi.storage import Bucket, PreconditionFailed
+from serverless_pypi.storage import Bucket
 
 
 def s3_record(bucket: str, key: str, event: str = "ObjectCreated:Put") -> dict[str, Any]:
@@ -48,15 +49,15 @@ def s3_event(bucket: str, *keys: str, event: str = "ObjectCreated:Put") -> dict[
 
 
 def root_projects(bucket: Bucket) -> list[str]:
-    stored = bucket.get(derived.ROOT_JSON)
+    stored = bucket.get(layout.ROOT_JSON)
     assert stored is not None
     return [p["name"] for p in json.loads(gzip.decompress(stored[0]))["projects"]]
 
 
 def root_html(bucket: Bucket) -> str:
-    stored = bucket.get(derived.ROOT_JSON)
+    stored = bucket.get(layout.ROOT_JSON)
     assert stored is not None
-    return render.root_html(derived.load_root(stored[0]))
+    return render.root_html(documents.load_root(stored[0]))
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_one_entry_per_project_however_many_spellings(app: ReindexApp, bucket: B
 def test_events_are_hints_so_order_does_not_matter(app: ReindexApp, bucket: Bucket) -> None:
     # A "created" event delivered after the object was deleted must not resurrect the project.
     app.handle(s3_event(bucket.name, "ghost/ghost-1.0.tar.gz"))
-    assert bucket.get(derived.ROOT_JSON) is None  # nothing to show, nothing written
+    assert bucket.get(layout.ROOT_JSON) is None  # nothing to show, nothing written
     # A "removed" event delivered while the object exists must not drop the project.
     put(bucket, "real/real-1.0.tar.gz")
     app.handle(s3_event(bucket.name, "real/real-1.0.tar.gz", event="ObjectRemoved:Delete"))
@@ -122,7 +123,7 @@ def test_url_encoded_keys(app: ReindexApp, bucket: Bucket) -> None:
 def test_duplicate_event_is_a_no_op(app: ReindexApp, bucket: Bucket) -> None:
     put(bucket, "pkg/pkg-1.0.tar.gz")
     app.handle(s3_event(bucket.name, "pkg/pkg-1.0.tar.gz"))
-    before = {k: bucket.get(k) for k in (derived.ROOT_JSON, derived.project_doc_key("pkg"))}
+    before = {k: bucket.get(k) for k in (layout.ROOT_JSON, layout.project_doc_key("pkg"))}
     calls: list[str] = []
     bucket.client.meta.events.register(
         "before-call.s3", lambda model, **_: calls.append(model.name)
@@ -204,7 +205,7 @@ def test_lost_race_is_retried(
     raced = []
 
     def racing_put(key: str, body: bytes, content_type: str, **kwargs: Any) -> str:
-        if key == derived.ROOT_JSON and not raced:
+        if key == layout.ROOT_JSON and not raced:
             raced.append(True)
             # Another writer lands first; our If-Match must now fail.
             ReindexApp(app.settings, bucket).handle(s3_event(bucket.name, "b/b-1.0.tar.gz"))
@@ -233,7 +234,7 @@ def test_slow_root_writer_does_not_hide_a_project_that_came_back(
     raced: list[dict[str, Any]] = []
 
     def racing_put(key: str, body: bytes, content_type: str, **kwargs: Any) -> str:
-        if key == derived.ROOT_JSON and not raced:
+        if key == layout.ROOT_JSON and not raced:
             put(bucket, "p/p-2.0.tar.gz")
             raced.append(
                 ReindexApp(app.settings, bucket).handle(s3_event(bucket.name, "p/p-2.0.tar.gz"))
@@ -277,7 +278,7 @@ def test_concurrent_shuffled_duplicated_events_converge(
     for t in threads:
         t.join()
     assert not errors
-    incremental = {derived.ROOT_JSON: bucket.get(derived.ROOT_JSON)[0]}
+    incremental = {layout.ROOT_JSON: bucket.get(layout.ROOT_JSON)[0]}
     expected = sorted({k.split("/")[0] for k in set(keys) - deleted})
     assert root_projects(bucket) == expected
     ReindexApp(settings, bucket).rebuild_all()
@@ -321,14 +322,14 @@ def stored_root(document: Any) -> bytes:
     ],
 )
 def test_stored_root_is_read_defensively(stored: bytes, expected: tuple[str, ...]) -> None:
-    assert derived.load_root(stored) == expected
+    assert documents.load_root(stored) == expected
 
 
 def test_root_written_by_hand_is_repaired_by_the_next_change(
     app: ReindexApp, bucket: Bucket
 ) -> None:
     junk = stored_root({"projects": [{"name": "<b>"}, {"name": "gone"}, {"name": "b"}]})
-    bucket.client.put_object(Bucket=bucket.name, Key=derived.ROOT_JSON, Body=junk)
+    bucket.client.put_object(Bucket=bucket.name, Key=layout.ROOT_JSON, Body=junk)
     put(bucket, "a/a-1.0.tar.gz")
     app.handle(s3_event(bucket.name, "a/a-1.0.tar.gz"))
     # Junk names are dropped; "gone" and "b" stay until an event or a rebuild looks at them.
@@ -339,11 +340,11 @@ def test_root_written_by_hand_is_repaired_by_the_next_change(
 
 
 def test_full_rebuild_removes_the_earlier_root_layout(app: ReindexApp, bucket: Bucket) -> None:
-    for key in derived.LEGACY_ROOT_KEYS:
+    for key in layout.LEGACY_ROOT_KEYS:
         bucket.client.put_object(Bucket=bucket.name, Key=key, Body=b"old")
     put(bucket, "a/a-1.0.tar.gz")
     app.rebuild_all()
-    assert all(bucket.get(key) is None for key in derived.LEGACY_ROOT_KEYS)
+    assert all(bucket.get(key) is None for key in layout.LEGACY_ROOT_KEYS)
     assert root_projects(bucket) == ["a"]
 
 
@@ -360,19 +361,19 @@ def test_new_project_event_touches_the_root_once(app: ReindexApp, bucket: Bucket
     put(bucket, "b/b-1.0.tar.gz")
     calls.clear()
     app.handle(s3_event(bucket.name, "b/b-1.0.tar.gz"))
-    doc = derived.project_doc_key("b")
+    doc = layout.project_doc_key("b")
     assert calls[-4:] == [
-        ("GetObject", derived.ROOT_JSON),
+        ("GetObject", layout.ROOT_JSON),
         ("GetObject", doc),
-        ("PutObject", derived.ROOT_JSON),
+        ("PutObject", layout.ROOT_JSON),
         ("HeadObject", doc),
     ]
-    assert [c for c in calls if c[1] == derived.ROOT_JSON] == calls[-4:][::2]
+    assert [c for c in calls if c[1] == layout.ROOT_JSON] == calls[-4:][::2]
     # A second file in an existing project agrees with the root: one read, nothing written.
     put(bucket, "b/b-2.0.tar.gz")
     calls.clear()
     app.handle(s3_event(bucket.name, "b/b-2.0.tar.gz"))
-    assert [c for c in calls if c[1] == derived.ROOT_JSON] == [("GetObject", derived.ROOT_JSON)]
+    assert [c for c in calls if c[1] == layout.ROOT_JSON] == [("GetObject", layout.ROOT_JSON)]
     assert root_projects(bucket) == ["a", "b"]
 
 
@@ -382,7 +383,7 @@ def test_many_documents_are_checked_with_one_listing(app: ReindexApp, bucket: Bu
     for i in range(25):
         put(bucket, f"p{i}/p{i}-1.0.tar.gz")
     app.rebuild_all()
-    bucket.delete(derived.ROOT_JSON)
+    bucket.delete(layout.ROOT_JSON)
     outcomes = {f"p{i}": Outcome(present=True, prefixes=(f"p{i}",)) for i in range(25)}
     calls: list[str] = []
     bucket.client.meta.events.register(
@@ -393,7 +394,7 @@ def test_many_documents_are_checked_with_one_listing(app: ReindexApp, bucket: Bu
     assert sorted(calls) == sorted(
         ["GetObject"] * 26 + ["PutObject", "ListObjectsV2"]  # root + 25 documents
     )
-    read = {name: bucket.etag(derived.project_doc_key(name)) for name in outcomes}
+    read = {name: bucket.etag(layout.project_doc_key(name)) for name in outcomes}
     assert app._changed_documents(read) == set()
     read["p3"] = '"stale"'
     assert app._changed_documents(read) == {"p3"}

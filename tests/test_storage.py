@@ -1,4 +1,4 @@
-"""S3 failures become StorageError with the status the API answers, even mid-body."""
+"""S3 failures become StoreUnavailable, transient or not, even mid-body."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from serverless_pypi.storage import Bucket, StorageError
+from serverless_pypi.errors import StoreUnavailable
+from serverless_pypi.storage import Bucket
 
 
 class FailingBody:
@@ -39,9 +40,9 @@ def test_a_body_that_fails_midway_is_a_503_and_is_closed(
         return response
 
     monkeypatch.setattr(bucket.client, "get_object", get_object)
-    with pytest.raises(StorageError) as failure:
+    with pytest.raises(StoreUnavailable) as failure:
         getattr(bucket, operation)("k")
-    assert failure.value.status == 503
+    assert failure.value.transient  # the API answers 503
     assert body.closed
 
 

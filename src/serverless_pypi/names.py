@@ -1,4 +1,4 @@
-"""Project names, distribution filenames and bucket keys.
+"""Project names, distribution filenames, and which bucket keys hold distributions.
 
 Everything that decides whether a string names a project or a distribution lives here, so the
 API, the reindex Lambda and the CLI agree on what the bucket contains.
@@ -24,12 +24,6 @@ from packaging.version import Version
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 MAX_NAME_LENGTH = 200
 MAX_FILENAME_LENGTH = 255
-#: Reserved prefix for derived data; no project name can start with ".".
-INDEX_PREFIX = ".index/"
-#: Reserved prefix for yank markers: ``.yanked/<key>`` holds the reason for yanking ``<key>``.
-#: Not derived data: it is the only record of a yank, so a full reindex reads it.
-YANK_PREFIX = ".yanked/"
-
 DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 
@@ -116,22 +110,3 @@ def parse_key(key: str) -> DistributionKey | None:
     if dist is None or dist.project != project:
         return None
     return DistributionKey(key=key, prefix=prefix, dist=dist)
-
-
-def is_index_key(key: str) -> bool:
-    """Whether ``key`` is derived data written by the reindex Lambda."""
-    return key.startswith(INDEX_PREFIX)
-
-
-def is_reserved_key(key: str) -> bool:
-    """Whether ``key`` is under a prefix of ours rather than a project's."""
-    return key.startswith((INDEX_PREFIX, YANK_PREFIX))
-
-
-def yank_key(key: str) -> str:
-    return YANK_PREFIX + key
-
-
-def yanked_target(key: str) -> str | None:
-    """The distribution key a yank marker is about, or None for any other key."""
-    return key.removeprefix(YANK_PREFIX) if key.startswith(YANK_PREFIX) else None

@@ -1,15 +1,17 @@
 """The S3 bucket, seen through the few operations the index needs.
 
-All botocore errors are translated here, so handlers deal with three outcomes only: a value,
-``None`` for a missing object, or a ``StorageError`` that carries the HTTP status to answer.
+All botocore errors are translated here, so callers deal with three outcomes only: a value,
+``None`` for a missing object, or ``errors.StoreUnavailable`` (``errors.PreconditionFailed``
+for a conditional write that lost). Large files go up as multipart uploads (``put_parts``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import get_session
 
 from serverless_pypi.config import Settings
+from serverless_pypi.errors import PreconditionFailed, StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -43,40 +46,29 @@ _UNAVAILABLE = frozenset(
 _CONFLICT = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
 
 
-class StorageError(Exception):
-    """S3 failed; ``status`` is what the API should answer (502 or 503)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-class PreconditionFailed(Exception):
-    """A conditional write lost a race (HTTP 412 or 409 from S3); re-read and retry."""
-
-
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _translate(exc: Exception, operation: str) -> Exception:
+def translate(exc: Exception, operation: str) -> StoreUnavailable | PreconditionFailed:
+    """The index's error for a botocore failure of ``operation``."""
     if isinstance(exc, ClientError):
         code = _error_code(exc)
         if code in _CONFLICT:
             return PreconditionFailed(operation)
-        status = 503 if code in _UNAVAILABLE else 502
-        return StorageError(status, f"S3 {operation} failed: {code or 'unknown error'}")
-    return StorageError(503, f"S3 {operation} failed: {type(exc).__name__}")
+        return StoreUnavailable(
+            f"S3 {operation} failed: {code or 'unknown error'}", transient=code in _UNAVAILABLE
+        )
+    return StoreUnavailable(f"S3 {operation} failed: {type(exc).__name__}", transient=True)
 
 
 def _read(stream: Any, sink: Callable[[bytes], object], chunk_size: int = 1024 * 1024) -> None:
-    """Drain an object body into ``sink``; a failure mid-body is a ``StorageError`` too."""
+    """Drain an object body into ``sink``; a failure mid-body is ``StoreUnavailable`` too."""
     try:
         while chunk := stream.read(chunk_size):
             sink(chunk)
     except (BotoCoreError, OSError) as exc:
-        raise _translate(exc, "GetObject") from exc
+        raise translate(exc, "GetObject") from exc
     finally:
         stream.close()
 
@@ -87,6 +79,19 @@ class ObjectInfo:
     size: int
     last_modified: datetime
     etag: str
+    #: User metadata (``x-amz-meta-*``); listings do not return it, so it is empty there.
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_response(cls, key: str, response: Mapping[str, Any]) -> ObjectInfo:
+        """From a GetObject or HeadObject response."""
+        return cls(
+            key=key,
+            size=int(response.get("ContentLength", 0)),
+            last_modified=response["LastModified"],
+            etag=str(response.get("ETag", "")),
+            metadata=dict(response.get("Metadata") or {}),
+        )
 
 
 def make_client(settings: Settings) -> S3Client:
@@ -138,16 +143,10 @@ class Bucket:
         except ClientError as exc:
             if _error_code(exc) in _MISSING:
                 return None
-            raise _translate(exc, "GetObject") from exc
+            raise translate(exc, "GetObject") from exc
         except BotoCoreError as exc:
-            raise _translate(exc, "GetObject") from exc
-        info = ObjectInfo(
-            key=key,
-            size=int(response.get("ContentLength", 0)),
-            last_modified=response["LastModified"],
-            etag=str(response.get("ETag", "")),
-        )
-        return response["Body"], info
+            raise translate(exc, "GetObject") from exc
+        return response["Body"], ObjectInfo.from_response(key, response)
 
     def sha256(self, key: str) -> str | None:
         """The hex sha256 of an object's bytes, streamed; None when it does not exist."""
@@ -159,20 +158,21 @@ class Bucket:
         _read(stream, digest.update)
         return digest.hexdigest()
 
-    def head(self, key: str) -> dict[str, Any] | None:
+    def head(self, key: str) -> ObjectInfo | None:
+        """What S3 says about an object, or None when it does not exist."""
         try:
-            return dict(self.client.head_object(Bucket=self.name, Key=key))
+            return ObjectInfo.from_response(key, self.client.head_object(Bucket=self.name, Key=key))
         except ClientError as exc:
             if _error_code(exc) in _MISSING:
                 return None
-            raise _translate(exc, "HeadObject") from exc
+            raise translate(exc, "HeadObject") from exc
         except BotoCoreError as exc:
-            raise _translate(exc, "HeadObject") from exc
+            raise translate(exc, "HeadObject") from exc
 
     def etag(self, key: str) -> str | None:
         """The object's current ETag, or None when it does not exist."""
         head = self.head(key)
-        return None if head is None else str(head.get("ETag", ""))
+        return None if head is None else head.etag
 
     def put(
         self,
@@ -203,13 +203,13 @@ class Bucket:
         try:
             return str(self.client.put_object(**args)["ETag"])
         except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "PutObject") from exc
+            raise translate(exc, "PutObject") from exc
 
     def delete(self, key: str) -> None:
         try:
             self.client.delete_object(Bucket=self.name, Key=key)
         except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "DeleteObject") from exc
+            raise translate(exc, "DeleteObject") from exc
 
     def list_prefixes(self, prefix: str = "") -> Iterator[str]:
         """Top-level "folders" under ``prefix``, without their trailing slash."""
@@ -220,7 +220,7 @@ class Bucket:
                 for entry in page.get("CommonPrefixes", ()):
                     yield entry["Prefix"][:-1]
         except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "ListObjectsV2") from exc
+            raise translate(exc, "ListObjectsV2") from exc
 
     def list_objects(self, prefix: str, *, page_size: int = 1000) -> Iterator[ObjectInfo]:
         try:
@@ -235,7 +235,7 @@ class Bucket:
                         etag=entry.get("ETag", ""),
                     )
         except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "ListObjectsV2") from exc
+            raise translate(exc, "ListObjectsV2") from exc
 
     def presign(self, key: str, *, method: str, expires_in: int) -> str:
         """A URL that lets its bearer GET (or HEAD) one object for ``expires_in`` seconds."""
@@ -245,3 +245,46 @@ class Bucket:
                 operation, Params={"Bucket": self.name, "Key": key}, ExpiresIn=expires_in
             )
         )
+
+    def put_parts(
+        self,
+        key: str,
+        parts: Iterable[bytes],
+        content_type: str,
+        *,
+        if_none_match: bool = False,
+        on_part: Callable[[int], object] | None = None,
+    ) -> None:
+        """A multipart upload of ``parts`` (each at least 5 MiB but the last), completed
+        conditionally when ``if_none_match``, and aborted on any failure, including one raised
+        by the ``parts`` iterator itself (nothing half-written is left to pay for).
+        ``on_part`` gets the number of bytes sent so far after each part."""
+        common: dict[str, Any] = {"Bucket": self.name, "Key": key}
+        try:
+            created = self.client.create_multipart_upload(**common, ContentType=content_type)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "CreateMultipartUpload") from exc
+        upload_id = created["UploadId"]
+        operation = "UploadPart"
+        try:
+            sent: list[dict[str, Any]] = []
+            done = 0
+            for number, chunk in enumerate(parts, start=1):
+                answer = self.client.upload_part(
+                    **common, UploadId=upload_id, PartNumber=number, Body=chunk
+                )
+                sent.append({"ETag": answer["ETag"], "PartNumber": number})
+                done += len(chunk)
+                if on_part is not None:
+                    on_part(done)
+            operation = "CompleteMultipartUpload"
+            condition = {"IfNoneMatch": "*"} if if_none_match else {}
+            self.client.complete_multipart_upload(
+                **common, UploadId=upload_id, MultipartUpload={"Parts": sent}, **condition
+            )
+        except BaseException as exc:
+            with suppress(ClientError, BotoCoreError):
+                self.client.abort_multipart_upload(**common, UploadId=upload_id)
+            if isinstance(exc, ClientError | BotoCoreError):
+                raise translate(exc, operation) from exc
+            raise

@@ -19,7 +19,7 @@ from child import RESULT_PREFIX
 from moto_proc import FAKE_AWS_ENV, MotoServer
 from timing import RequestCounter, Samples, measure, timed
 
-from serverless_pypi import config, derived, names
+from serverless_pypi import config, layout, names
 from serverless_pypi.api import gateway
 from serverless_pypi.api.app import ApiApp
 from serverless_pypi.api.gateway import HttpError, Request, Response
@@ -75,7 +75,7 @@ class PresignedMetadataApi(ApiApp):
         location = names.parse_key(f"{prefix}/{filename}")
         if location is None or not location.dist.is_wheel:
             raise HttpError(404, "Not found: no metadata for this file.")
-        key = derived.metadata_key(location.key)
+        key = layout.metadata_key(location.key)
         if self.check_exists and self.bucket.head(key) is None:
             raise HttpError(404, "Not found: no metadata for this file.")
         url = self.bucket.presign(key, method=request.method, expires_in=self.settings.url_ttl)

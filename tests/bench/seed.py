@@ -20,8 +20,8 @@ from urllib.parse import quote_plus
 from botocore.config import Config
 from botocore.session import get_session
 
-from serverless_pypi import derived
-from serverless_pypi.derived import FileRecord, ProjectFiles
+from serverless_pypi import documents
+from serverless_pypi.documents import FileRecord, ProjectFiles
 from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.reindex.project import ProjectIndex
 from serverless_pypi.storage import Bucket
@@ -221,7 +221,7 @@ def publish_synthetic_project(bucket: Bucket, project: str, count: int) -> int:
     files = synthetic_files(project, count)
     index = ProjectIndex(bucket, project)
     index.state.update(lambda _old: files)
-    return len(derived.dump_project(project, files))
+    return len(documents.dump_project(project, files))
 
 
 def publish_root(app: ReindexApp, projects: Iterable[str]) -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from serverless_pypi import catalog, config, derived, logs, names, render
+from serverless_pypi import catalog, config, documents, layout, logs, names, render
 from serverless_pypi.api import auth, gateway
 from serverless_pypi.api.gateway import HttpError, Request, Response
 from serverless_pypi.api.negotiation import Format, choose, choose_from_query
-from serverless_pypi.storage import Bucket, StorageError, make_client
+from serverless_pypi.errors import StoreUnavailable
+from serverless_pypi.storage import Bucket, make_client
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,10 @@ class ApiApp:
             response = self.route(request)
         except HttpError as exc:
             response = gateway.text(exc.status, exc.message, exc.headers)
-        except StorageError as exc:
-            log.error("storage error", extra={"reason": exc.reason, "status": exc.status})
-            response = gateway.text(exc.status, "The package store is unavailable; try again.")
+        except StoreUnavailable as exc:
+            status = 503 if exc.transient else 502
+            log.error("storage error", extra={"reason": exc.message, "status": status})
+            response = gateway.text(status, "The package store is unavailable; try again.")
         except Exception:
             log.exception("unhandled error")
             response = gateway.text(500, "Internal error.")
@@ -120,7 +122,7 @@ class ApiApp:
         rendered from it here, because browsers ask for it and pip and uv never do."""
         fmt, media_type = self._negotiate(request)
         content_type = _content_type(fmt, media_type)
-        stored = self.bucket.get(derived.ROOT_JSON)
+        stored = self.bucket.get(layout.ROOT_JSON)
         if fmt is Format.JSON and stored is not None:
             return gateway.page(request, stored[0], content_type, PAGE_CACHE, gzipped=True)
         if stored is None:  # never indexed: a valid, empty index
@@ -131,7 +133,7 @@ class ApiApp:
     def _root_html(self, stored: bytes, etag: str) -> bytes:
         """Rendered once per root version in a warm container (4-6 ms at 10,000 projects)."""
         if self._root_html_cache is None or self._root_html_cache[0] != etag:
-            html = render.root_html(derived.load_root(stored)).encode()
+            html = render.root_html(documents.load_root(stored)).encode()
             self._root_html_cache = (etag, html)
         return self._root_html_cache[1]
 
@@ -145,7 +147,7 @@ class ApiApp:
         fmt, media_type = self._negotiate(request)
         extension = "json" if fmt is Format.JSON else "html"
         content_type = _content_type(fmt, media_type)
-        stored = self.bucket.get(derived.project_page_key(project, extension))
+        stored = self.bucket.get(layout.project_page_key(project, extension))
         if stored is not None:
             return gateway.page(request, stored[0], content_type, PAGE_CACHE, gzipped=True)
         listed = self._listed_page(project, fmt)
@@ -197,7 +199,7 @@ class ApiApp:
         location = names.parse_key(f"{prefix}/{filename}")
         stored = None
         if location is not None and location.dist.is_wheel:
-            stored = self.bucket.get(derived.metadata_key(location.key))
+            stored = self.bucket.get(layout.metadata_key(location.key))
         if stored is None:
             raise HttpError(404, "Not found: no metadata for this file.")
         body = stored[0]
@@ -215,7 +217,9 @@ class ApiApp:
     def upload(self, request: Request) -> Response:
         """twine's legacy upload: checked completely before anything is written, and never
         answered with a redirect (twine treats one as a failure)."""
-        from serverless_pypi.api import upload  # archive and multipart parsing: not on the read path
+        from serverless_pypi.api import (
+            upload,  # archive and multipart parsing: not on the read path
+        )
 
         mode = self.settings.uploads
         if mode == "off":

@@ -17,7 +17,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from serverless_pypi import archive, catalog, names
-from serverless_pypi.storage import Bucket, PreconditionFailed
+from serverless_pypi.errors import PreconditionFailed
+from serverless_pypi.storage import Bucket
 
 FILETYPES = {"bdist_wheel": (".whl",), "sdist": (".tar.gz", ".zip")}
 

@@ -18,17 +18,17 @@ import argparse
 import hashlib
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, NoCredentialsError
 
-from serverless_pypi import archive, catalog, config, names, storage
+from serverless_pypi import archive, catalog, config, layout, names, storage
 from serverless_pypi.api import upload
+from serverless_pypi.errors import PreconditionFailed, StoreUnavailable
 from serverless_pypi.reindex.project import MAX_YANK_REASON
-from serverless_pypi.storage import Bucket, PreconditionFailed, StorageError
+from serverless_pypi.storage import Bucket
 
 #: Files smaller than this go in one PutObject; larger ones in parts of (at least) this size.
 PART_SIZE = 8 * 1024 * 1024
@@ -50,13 +50,6 @@ def _bucket(args: argparse.Namespace) -> Bucket:
         bucket=args.bucket, s3_endpoint_url=args.endpoint_url, region=config.load_region()
     )
     return Bucket(storage.make_client(settings), args.bucket)
-
-
-def _s3_failure(exc: Exception, operation: str) -> StorageError:
-    translated = storage._translate(exc, operation)
-    if isinstance(translated, StorageError):
-        return translated
-    return StorageError(502, f"S3 {operation} failed: {exc}")
 
 
 def _human(size: int) -> str:
@@ -173,45 +166,18 @@ def _put_small(bucket: Bucket, local: LocalFile) -> None:
 
 
 def _put_multipart(bucket: Bucket, local: LocalFile, progress: Progress) -> None:
-    """A multipart upload completed with ``IfNoneMatch="*"``, aborted on any failure."""
-    client = bucket.client
-    common: dict[str, Any] = {"Bucket": bucket.name, "Key": local.key}
-    try:
-        created = client.create_multipart_upload(
-            **common, ContentType=upload.content_type(local.dist)
+    with local.path.open("rb") as stream:
+        bucket.put_parts(
+            local.key,
+            _read_verified(stream, part_size_for(local.size), local),
+            upload.content_type(local.dist),
+            if_none_match=True,
+            on_part=progress.update,
         )
-    except (ClientError, BotoCoreError) as exc:
-        raise _s3_failure(exc, "CreateMultipartUpload") from exc
-    upload_id = created["UploadId"]
-    operation = "UploadPart"
-    try:
-        parts = []
-        done = 0
-        with local.path.open("rb") as stream:
-            for number, chunk in enumerate(
-                _read_verified(stream, part_size_for(local.size), local), start=1
-            ):
-                answer = client.upload_part(
-                    **common, UploadId=upload_id, PartNumber=number, Body=chunk
-                )
-                parts.append({"ETag": answer["ETag"], "PartNumber": number})
-                done += len(chunk)
-                progress.update(done)
-        operation = "CompleteMultipartUpload"
-        client.complete_multipart_upload(
-            **common, UploadId=upload_id, MultipartUpload={"Parts": parts}, IfNoneMatch="*"
-        )
-    except BaseException as exc:
-        with suppress(ClientError, BotoCoreError):
-            client.abort_multipart_upload(**common, UploadId=upload_id)
-        if isinstance(exc, ClientError | BotoCoreError):
-            translated = storage._translate(exc, operation)
-            raise translated from exc
-        raise
 
 
 def upload_one(bucket: Bucket, path: Path, *, dry_run: bool) -> str:
-    """Upload one file; returns what happened, raises Refused / StorageError otherwise."""
+    """Upload one file; returns what happened, raises Refused / StoreUnavailable otherwise."""
     if not path.is_file():
         raise Refused(f"{path}: no such file")
     local = check_file(path)
@@ -235,15 +201,15 @@ def upload_one(bucket: Bucket, path: Path, *, dry_run: bool) -> str:
     return f"{local.dist.filename}: uploaded to {target}"
 
 
-def _explain(exc: StorageError) -> str:
+def _explain(exc: StoreUnavailable) -> str:
     """The one-line reason, with botocore's own words for local failures (no credentials,
     endpoint unreachable), which say more than their class name."""
     cause = exc.__cause__
     if isinstance(cause, NoCredentialsError):
         return "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/SECRET_ACCESS_KEY)"
     if isinstance(cause, BotoCoreError):
-        return f"{exc.reason} ({cause})"
-    return exc.reason
+        return f"{exc.message} ({cause})"
+    return exc.message
 
 
 def _each(items: list[str], action: Callable[[str], str]) -> int:
@@ -255,7 +221,7 @@ def _each(items: list[str], action: Callable[[str], str]) -> int:
         except Refused as exc:
             _error(str(exc))
             status = 1
-        except StorageError as exc:
+        except StoreUnavailable as exc:
             _error(f"{item}: {_explain(exc)}")
             status = 1
         except OSError as exc:
@@ -283,7 +249,7 @@ def _keys_of(bucket: Bucket, argument: str) -> tuple[names.Distribution, list[st
 def yank_one(bucket: Bucket, argument: str, reason: str) -> str:
     _, keys = _keys_of(bucket, argument)
     for key in keys:
-        bucket.put(names.yank_key(key), reason.encode(), "text/plain; charset=utf-8")
+        bucket.put(layout.yank_key(key), reason.encode(), "text/plain; charset=utf-8")
     why = f" (reason: {reason})" if reason else ""
     return "\n".join(f"yanked {key}{why}" for key in keys)
 
@@ -292,7 +258,7 @@ def unyank_one(bucket: Bucket, argument: str) -> str:
     _, keys = _keys_of(bucket, argument)
     lines = []
     for key in keys:
-        marker = names.yank_key(key)
+        marker = layout.yank_key(key)
         if bucket.head(marker) is None:
             lines.append(f"{key} was not yanked")
             continue
@@ -338,7 +304,7 @@ def delete_one(bucket: Bucket, argument: str, *, assume_yes: bool) -> str:
         # The file first: were the marker deleted first and the file not, it would reappear
         # as not yanked.
         bucket.delete(key)
-        marker = names.yank_key(key)
+        marker = layout.yank_key(key)
         if bucket.head(marker) is not None:
             bucket.delete(marker)
         lines.append(f"deleted {key}")

@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from serverless_pypi import catalog, config, derived, logs, names, render
+from serverless_pypi import catalog, config, documents, layout, logs, names, render
 from serverless_pypi.reindex.events import parse
 from serverless_pypi.reindex.project import (
     JSON_TYPE,
@@ -65,7 +65,7 @@ class ReindexApp:
         self.bucket = bucket or Bucket(make_client(settings), settings.bucket)
         self.root = StateObject(
             self.bucket,
-            derived.ROOT_JSON,
+            layout.ROOT_JSON,
             self._load_root,
             lambda projects: compress(render.root_json(projects).encode()),
             content_type=JSON_TYPE,
@@ -107,10 +107,10 @@ class ReindexApp:
         if bucket != self.settings.bucket:
             log.warning("event for another bucket", extra={"event_bucket": bucket[:100]})
             return None
-        yanked = names.yanked_target(key)
+        yanked = layout.yanked_target(key)
         if yanked is not None:
             key = yanked  # a yank marker changed: look at the file it is about
-        elif names.is_index_key(key):
+        elif layout.is_index_key(key):
             log.debug("event about derived data", extra={"key": key})
             return None
         location = names.parse_key(key)
@@ -135,11 +135,11 @@ class ReindexApp:
         }
 
     # -- root ----------------------------------------------------------------------------
-    def _load_root(self) -> tuple[derived.RootProjects, str | None]:
-        stored = self.bucket.get(derived.ROOT_JSON)
+    def _load_root(self) -> tuple[documents.RootProjects, str | None]:
+        stored = self.bucket.get(layout.ROOT_JSON)
         if stored is None:
             return (), None
-        return derived.load_root(stored[0]), stored[1]
+        return documents.load_root(stored[0]), stored[1]
 
     def _update_root(
         self, outcomes: Mapping[str, Outcome], *, replace_all: bool = False
@@ -158,7 +158,7 @@ class ReindexApp:
         #: Projects whose documents changed after we read them: our outcome for them is stale.
         stale: set[str] = set()
 
-        def change(listed: derived.RootProjects) -> derived.RootProjects:
+        def change(listed: documents.RootProjects) -> documents.RootProjects:
             read.clear()
             listed_set = set(listed)
             candidates = set(outcomes) | (listed_set if replace_all else set())
@@ -175,7 +175,7 @@ class ReindexApp:
                     target.discard(name)
             return listed if target == listed_set else tuple(sorted(target))
 
-        first: derived.RootProjects | None = None
+        first: documents.RootProjects | None = None
         for _ in range(MAX_ATTEMPTS):
             before, after = self.root.update(change)
             first = before if first is None else first
@@ -200,11 +200,11 @@ class ReindexApp:
             return {
                 name
                 for name, etag in read.items()
-                if self.bucket.etag(derived.project_doc_key(name)) != etag
+                if self.bucket.etag(layout.project_doc_key(name)) != etag
             }
         current: dict[str, str | None] = dict.fromkeys(read)
-        for doc in self.bucket.list_objects(derived.PROJECT_DOCS_PREFIX):
-            name = doc.key.removeprefix(derived.PROJECT_DOCS_PREFIX).removesuffix(".json")
+        for doc in self.bucket.list_objects(layout.PROJECT_DOCS_PREFIX):
+            name = doc.key.removeprefix(layout.PROJECT_DOCS_PREFIX).removesuffix(".json")
             if name in current:
                 current[name] = doc.etag
         return {name for name, etag in read.items() if current[name] != etag}
@@ -226,7 +226,7 @@ class ReindexApp:
                 observe_listing(
                     self.bucket.list_objects(prefix + "/"),
                     yank_markers(
-                        self.bucket, self.bucket.list_objects(names.yank_key(prefix + "/"))
+                        self.bucket, self.bucket.list_objects(layout.yank_key(prefix + "/"))
                     ),
                 )
             )
@@ -268,12 +268,12 @@ class ReindexApp:
         with ThreadPoolExecutor(max(1, workers), thread_name_prefix="rebuild") as pool:
             for prefix, run in _runs_by_prefix(self.bucket.list_objects("")):
                 objects += len(run)
-                if prefix + "/" == names.YANK_PREFIX:
+                if prefix + "/" == layout.YANK_PREFIX:
                     yanked = yank_markers(self.bucket, run)
                     continue
                 project = names.canonical(prefix)
                 if project is None:
-                    if not names.is_reserved_key(prefix + "/"):
+                    if not layout.is_reserved_key(prefix + "/"):
                         for obj in run:
                             catalog.report_ignored(obj.key, "not under a valid project prefix")
                     continue
@@ -285,8 +285,8 @@ class ReindexApp:
                 collect(at_most=2 * workers)
             collect(at_most=0)
         # Documents of projects (or spellings) that no longer have any object.
-        for doc in self.bucket.list_objects(derived.PROJECT_DOCS_PREFIX):
-            project = doc.key.removeprefix(derived.PROJECT_DOCS_PREFIX).removesuffix(".json")
+        for doc in self.bucket.list_objects(layout.PROJECT_DOCS_PREFIX):
+            project = doc.key.removeprefix(layout.PROJECT_DOCS_PREFIX).removesuffix(".json")
             if names.canonical(project) != project:
                 continue
             index = ProjectIndex(self.bucket, project)
@@ -303,7 +303,7 @@ class ReindexApp:
                     merged, present=outcome.present, prefixes=outcome.prefixes
                 )
         report = self._update_root(outcomes, replace_all=True)
-        for key in derived.LEGACY_ROOT_KEYS:
+        for key in layout.LEGACY_ROOT_KEYS:
             self.bucket.delete(key)
         log.info("full rebuild", extra={"projects": report.projects, "objects": objects})
         return report

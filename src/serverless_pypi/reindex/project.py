@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from hashlib import sha256
 
-from serverless_pypi import archive, derived, names, render
+from serverless_pypi import archive, documents, layout, names, render
 from serverless_pypi.catalog import report_ignored, spelling_rank
-from serverless_pypi.derived import FileRecord, ProjectFiles
+from serverless_pypi.documents import FileRecord, ProjectFiles
 from serverless_pypi.reindex.state import Page, StateObject
 from serverless_pypi.storage import Bucket, ObjectInfo
 
@@ -81,7 +81,7 @@ def yank_markers(bucket: Bucket, markers_listed: Iterable[ObjectInfo]) -> dict[s
     markers: dict[str, bool | str] = {}
     for marker in markers_listed:
         stored = bucket.get(marker.key)
-        target = names.yanked_target(marker.key)
+        target = layout.yanked_target(marker.key)
         if stored is not None and target is not None:
             markers[target] = yank_state(stored[0])
     return markers
@@ -101,26 +101,26 @@ class ProjectIndex:
     def __init__(self, bucket: Bucket, project: str) -> None:
         self.bucket = bucket
         self.project = project
-        self.doc_key = derived.project_doc_key(project)
+        self.doc_key = layout.project_doc_key(project)
         self._facts: dict[tuple[str, str], tuple[FileRecord, bytes | None]] = {}
         self.state = StateObject(
             bucket,
             self.doc_key,
             self.load,
-            lambda files: derived.dump_project(project, files),
+            lambda files: documents.dump_project(project, files),
             self.pages,
-            marker_key=derived.project_page_key(project, "json"),
+            marker_key=layout.project_page_key(project, "json"),
         )
 
     def load(self) -> tuple[ProjectFiles, str | None]:
         stored = self.bucket.get(self.doc_key)
         if stored is None:
             return {}, None
-        return derived.load_project(stored[0], self.project), stored[1]
+        return documents.load_project(stored[0], self.project), stored[1]
 
     def pages(self, files: ProjectFiles) -> list[Page]:
-        html_key = derived.project_page_key(self.project, "html")
-        json_key = derived.project_page_key(self.project, "json")
+        html_key = layout.project_page_key(self.project, "html")
+        json_key = layout.project_page_key(self.project, "json")
         if not files:
             return [Page(html_key, None), Page(json_key, None)]
         entries = page_files(files)
@@ -133,17 +133,11 @@ class ProjectIndex:
     def observe(self, keys: Iterable[str]) -> dict[str, Observed | None]:
         observed: dict[str, Observed | None] = {}
         for key in keys:
-            head = self.bucket.head(key)
-            if head is None:
+            info = self.bucket.head(key)
+            if info is None:
                 observed[key] = None
                 continue
-            marker = self.bucket.get(names.yank_key(key))
-            info = ObjectInfo(
-                key=key,
-                size=int(head.get("ContentLength", 0)),
-                last_modified=head["LastModified"],
-                etag=str(head.get("ETag", "")),
-            )
+            marker = self.bucket.get(layout.yank_key(key))
             observed[key] = Observed(info, yank_state(marker[0] if marker else None))
         return observed
 
@@ -205,7 +199,7 @@ class ProjectIndex:
                         continue
                     record, metadata = derived_file
                     if metadata is not None:  # before the document that advertises it
-                        self.bucket.put(derived.metadata_key(key), metadata, METADATA_TYPE)
+                        self.bucket.put(layout.metadata_key(key), metadata, METADATA_TYPE)
                     files[key] = record
                 elif previous.yanked != seen.yanked:
                     files[key] = replace(previous, yanked=seen.yanked)
@@ -230,7 +224,7 @@ class ProjectIndex:
         idempotent, and a sidecar left behind would be served for a file that is gone."""
         for key in removed:
             if key.endswith(".whl") and self.bucket.head(key) is None:
-                self.bucket.delete(derived.metadata_key(key))
+                self.bucket.delete(layout.metadata_key(key))
 
     def update(self, keys: Iterable[str]) -> Outcome:
         """An event named ``keys``: look at each and bring the document in line."""

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from serverless_pypi.api.gateway import MAX_RESPONSE_BODY, serialized_size
-from serverless_pypi.derived import STATE_ETAG_META
-from serverless_pypi.storage import Bucket, PreconditionFailed, StorageError
+from serverless_pypi.errors import PreconditionFailed, StoreUnavailable
+from serverless_pypi.layout import STATE_ETAG_META
+from serverless_pypi.storage import Bucket
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class StateObject(Generic[State]):
             if etag is not None and self.render is not None:
                 self.publish(after, etag, just_written=written)
             return before, after
-        raise StorageError(503, f"{self.key}: too many concurrent updates")
+        raise StoreUnavailable(f"{self.key}: too many concurrent updates", transient=True)
 
     def _is_shown(self, etag: str) -> bool:
         """Checked before rendering: most events leave the pages as they are, and rendering
@@ -116,7 +117,7 @@ class StateObject(Generic[State]):
         marker, so their deletion is simply repeated; it is idempotent.)"""
         assert self.marker_key is not None
         head = self.bucket.head(self.marker_key)
-        return head is not None and head.get("Metadata", {}).get(STATE_ETAG_META) == etag
+        return head is not None and head.metadata.get(STATE_ETAG_META) == etag
 
     def _write(self, pages: list[Page], etag: str) -> None:
         for page in pages:

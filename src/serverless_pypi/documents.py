@@ -1,7 +1,8 @@
-"""Where the reindex Lambda keeps derived data, and the shape of that data.
+"""The shape of the derived data: the root state and the per-project documents.
 
-Everything here lives under ``names.INDEX_PREFIX`` and can be rebuilt from the objects, except
-that a rebuild keeps the upload times it finds (they record when a file was first seen).
+Both live under ``layout.INDEX_PREFIX`` and can be rebuilt from the objects, except that a
+rebuild keeps the upload times it finds (they record when a file was first seen). Both are read
+back defensively: anything malformed is dropped, never trusted.
 """
 
 from __future__ import annotations
@@ -14,38 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from serverless_pypi.names import INDEX_PREFIX, parse_key
-
-#: The root page in JSON (PEP 691), stored gzipped. It is also the root *state*: the reindexer
-#: updates it with conditional writes, and the API renders the root HTML page from it, so a
-#: project appearing costs one write rather than a state and two pages.
-ROOT_JSON = INDEX_PREFIX + "root.json"
-#: Root objects of an earlier layout (a separate state and a prerendered HTML page); a full
-#: rebuild removes them.
-LEGACY_ROOT_KEYS = (INDEX_PREFIX + "projects.json", INDEX_PREFIX + "root.html")
-#: Object metadata on rendered pages naming the state ETag they were rendered from.
-STATE_ETAG_META = "state-etag"
+from serverless_pypi.names import parse_key
 
 #: The canonical names of the projects that have files, sorted.
 RootProjects = tuple[str, ...]
 _CANONICAL_NAMES = re.compile(r"(?:[a-z0-9]+(?:-[a-z0-9]+)*\n)*")
 _CANONICAL_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-
-
-PROJECT_DOCS_PREFIX = INDEX_PREFIX + "projects/"
-
-
-def project_doc_key(project: str) -> str:
-    return f"{PROJECT_DOCS_PREFIX}{project}.json"
-
-
-def project_page_key(project: str, extension: str) -> str:
-    return f"{INDEX_PREFIX}pages/{project}.{extension}"
-
-
-def metadata_key(key: str) -> str:
-    """The METADATA sidecar of the wheel stored at ``key``."""
-    return f"{INDEX_PREFIX}metadata/{key}.metadata"
 
 
 def load_root(stored: bytes) -> RootProjects:
