@@ -11,9 +11,23 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+@contextmanager
+def request_scope(value: object) -> Iterator[None]:
+    """Every log line written inside carries ``value`` as its request id (None or empty:
+    none). Each handler wraps one invocation in this."""
+    token = request_id.set(str(value) if value else None)
+    try:
+        yield
+    finally:
+        request_id.reset(token)
+
 
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from packaging.tags import Tag
 from packaging.utils import (
+    BuildTag,
     InvalidSdistFilename,
     InvalidWheelFilename,
     NormalizedName,
@@ -36,6 +38,12 @@ def canonical(name: str) -> NormalizedName | None:
     return canonicalize_name(name) if is_valid_name(name) else None
 
 
+#: What makes two files the same file, whatever their filenames' spelling: the normalized
+#: project name, the version (``Version("1.0") == Version("01.0.0")``), and for wheels the
+#: build tag and the set of tags; every sdist of a version is one file.
+Identity = tuple[NormalizedName, Version, BuildTag | None, frozenset[Tag] | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Distribution:
     """A wheel or sdist filename, parsed."""
@@ -44,6 +52,27 @@ class Distribution:
     project: NormalizedName
     version: Version
     kind: str  # "bdist_wheel" or "sdist"
+    build: BuildTag = ()
+    tags: frozenset[Tag] = frozenset()
+
+    @property
+    def identity(self) -> Identity:
+        if self.is_wheel:
+            return (self.project, self.version, self.build, self.tags)
+        return (self.project, self.version, None, None)
+
+    @property
+    def canonical_filename(self) -> str:
+        """The filename the packaging specifications require for new uploads: the name
+        normalized with underscores, the version normalized, and an sdist as ``.tar.gz``
+        (PEP 625); a wheel's build and compressed tags are kept as written."""
+        stem = f"{self.project.replace('-', '_')}-{self.version}"
+        if not self.is_wheel:
+            return f"{stem}.tar.gz"
+        # Name and version are the first two of the dash-separated fields, and neither
+        # holds a dash, so the rest (build tag, tags) follows the second dash.
+        rest = self.filename.split("-", 2)[2]
+        return f"{stem}-{rest}"
 
     @property
     def is_wheel(self) -> bool:
@@ -68,16 +97,25 @@ def parse_filename(filename: str) -> Distribution | None:
         return None
     try:
         if filename.endswith(".whl"):
-            project, version, _build, _tags = parse_wheel_filename(filename)
-            kind = "bdist_wheel"
-        else:
-            project, version = parse_sdist_filename(filename)
-            kind = "sdist"
+            project, version, build, tags = parse_wheel_filename(filename)
+            return _distribution(filename, project, version, "bdist_wheel", build, tags)
+        project, version = parse_sdist_filename(filename)
     except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
         return None
+    return _distribution(filename, project, version, "sdist", (), frozenset())
+
+
+def _distribution(
+    filename: str,
+    project: NormalizedName,
+    version: Version,
+    kind: str,
+    build: BuildTag,
+    tags: frozenset[Tag],
+) -> Distribution | None:
     if not is_valid_name(project):
         return None
-    return Distribution(filename=filename, project=project, version=version, kind=kind)
+    return Distribution(filename, project, version, kind, build, tags)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ project page, ``/files/<prefix>/<filename>`` file download (redirect to a presig
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -56,7 +57,11 @@ class ApiApp:
         request_context = event.get("requestContext") if isinstance(event, dict) else None
         if request_id is None and isinstance(request_context, dict):
             request_id = request_context.get("requestId")
-        token = logs.request_id.set(str(request_id) if request_id else None)
+        with logs.request_scope(request_id):
+            response, method = self._respond(event)
+        return response.to_event(head=method == "HEAD")
+
+    def _respond(self, event: Any) -> tuple[Response, str | None]:
         method = path = None
         try:
             request = gateway.parse_event(event)
@@ -72,8 +77,7 @@ class ApiApp:
             log.exception("unhandled error")
             response = gateway.text(500, "Internal error.")
         log.info("request", extra={"method": method, "path": path, "status": response.status})
-        logs.request_id.reset(token)
-        return response.to_event(head=method == "HEAD")
+        return response, method
 
     # -- routing -------------------------------------------------------------------------
     def route(self, request: Request) -> Response:
@@ -243,14 +247,14 @@ class ApiApp:
         return gateway.text(200, "Uploaded." if created else "Identical file already present.")
 
 
-_app: ApiApp | None = None
+@functools.cache
+def _container_app() -> ApiApp:
+    """Settings and the S3 client, made once per container."""
+    settings = config.load()
+    logs.setup(settings.log_level)
+    return ApiApp(settings)
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Lambda entry point; settings and the S3 client are made once per container."""
-    global _app
-    if _app is None:
-        settings = config.load()
-        logs.setup(settings.log_level)
-        _app = ApiApp(settings)
-    return _app.handle(event, context)
+    """The Lambda entry point."""
+    return _container_app().handle(event, context)

@@ -16,15 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote_to_bytes
 
+from serverless_pypi.limits import MAX_RESPONSE_BODY, serialized_size
+
 MAX_PATH_LENGTH = 2048
 MAX_SEGMENT_LENGTH = 255
 #: Rendered bodies up to this size go out uncompressed (gzip would not save a packet).
 COMPRESS_ABOVE = 1400
-#: Lambda refuses a synchronous response over 6 MiB (API Gateway then answers 502); this
-#: leaves room for the headers and the JSON around the body.
-MAX_RESPONSE_BODY = 6 * 1024 * 1024 - 64 * 1024
-#: Bytes that a JSON string holds as they are; any other byte takes at most 6 (``\u00XX``).
-_JSON_PLAIN = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 log = logging.getLogger(__name__)
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -232,17 +229,6 @@ def page(
         return Response(304, b"", headers)
     _check_fits(body, gzipped=gzipped)
     return Response(200, body, headers)
-
-
-def serialized_size(body: bytes, *, binary: bool) -> int:
-    """An upper bound on the body's size inside the Lambda response (``to_event``): binary
-    bodies go as base64, text as a JSON string whose quotes, backslashes and newlines are
-    escaped (2 bytes) and whose other unusual bytes take at most 6."""
-    if binary:
-        return 4 * ((len(body) + 2) // 3)
-    common = body.count(b'"') + body.count(b"\\") + body.count(b"\n")
-    rare = len(body.translate(None, _JSON_PLAIN + b'"\\\n'))
-    return len(body) + common + 5 * rare
 
 
 def _check_fits(body: bytes, *, gzipped: bool) -> None:

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from serverless_pypi.api.gateway import MAX_RESPONSE_BODY, serialized_size
 from serverless_pypi.errors import PreconditionFailed, StoreUnavailable
 from serverless_pypi.layout import STATE_ETAG_META
+from serverless_pypi.limits import MAX_RESPONSE_BODY, serialized_size
 from serverless_pypi.storage import Bucket
 
 log = logging.getLogger(__name__)
