@@ -13,10 +13,12 @@ import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from email.message import Message
 from email.parser import BytesHeaderParser
 from typing import IO, BinaryIO
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 CHUNK = 1024 * 1024
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
@@ -29,14 +31,30 @@ _DIST_INFO_METADATA = re.compile(r"^[^/]+\.dist-info/METADATA$")
 class Facts:
     sha256: str
     size: int
+    #: ``Name`` and ``Version`` from the core metadata (None when absent or unparseable).
+    name: str | None = None
+    version: Version | None = None
     requires_python: str | None = None
     #: The wheel's exact ``*.dist-info/METADATA`` bytes, when they can be offered.
     metadata: bytes | None = None
     problem: str | None = None
 
 
-def _requires_python(metadata: bytes) -> str | None:
-    headers = BytesHeaderParser().parsebytes(metadata[:MAX_METADATA_BYTES])
+def _headers(metadata: bytes) -> Message:
+    return BytesHeaderParser().parsebytes(metadata[:MAX_METADATA_BYTES])
+
+
+def _name_and_version(headers: Message) -> tuple[str | None, Version | None]:
+    name = headers.get("Name")
+    raw_version = headers.get("Version")
+    try:
+        version = Version(str(raw_version)) if raw_version is not None else None
+    except InvalidVersion:
+        version = None
+    return (" ".join(str(name).split()) or None) if name is not None else None, version
+
+
+def _requires_python(headers: Message) -> str | None:
     value = headers.get("Requires-Python")
     if value is None:
         return None
@@ -103,13 +121,17 @@ def inspect(stream: IO[bytes], filename: str) -> Facts:
             metadata, problem = _wheel_metadata(spool)  # type: ignore[arg-type]
         else:
             metadata, problem = _sdist_pkg_info(spool, filename)  # type: ignore[arg-type]
-    requires_python = _requires_python(metadata) if metadata else None
+    headers = _headers(metadata) if metadata else None
+    requires_python = _requires_python(headers) if headers else None
+    name, version = _name_and_version(headers) if headers else (None, None)
     offered = metadata if is_wheel and metadata and len(metadata) <= MAX_METADATA_BYTES else None
     if is_wheel and metadata and offered is None:
         problem = "METADATA is too large to offer"
     return Facts(
         sha256=digest.hexdigest(),
         size=size,
+        name=name,
+        version=version,
         requires_python=requires_python,
         metadata=offered,
         problem=problem,
