@@ -7,6 +7,7 @@ race run it in-process against the same server.
 from __future__ import annotations
 
 import hashlib
+import io
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -19,9 +20,9 @@ from botocore.exceptions import ClientError
 from dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename, write
 from localserver import serverless_pypi_command
 
-from serverless_pypi import cli, layout
-from serverless_pypi.api import upload
+from serverless_pypi import cli, layout, publish
 from serverless_pypi.cli import bucket as bucket_commands
+from serverless_pypi.errors import Refused
 from serverless_pypi.storage import Bucket
 
 
@@ -154,11 +155,11 @@ def test_bad_files_are_refused_like_the_api(
     store: Store, tmp_path: Path, filename: str, data: bytes, message: str
 ) -> None:
     path = write(tmp_path, filename, data)
-    with pytest.raises(upload.UploadError) as api:
-        upload.check_distribution(filename, data)
-    with pytest.raises(bucket_commands.Refused) as command:
-        bucket_commands.check_file(path)
-    assert str(command.value) == api.value.message  # the same checks, the same words
+    with pytest.raises(Refused) as api:
+        publish.check(filename, io.BytesIO(data))
+    with pytest.raises(Refused) as command:
+        publish.check_file(path)
+    assert command.value.message == api.value.message  # the same checks, the same words
     result = store.run("upload", str(path))
     assert result.returncode == 1
     no_traceback(result)
@@ -200,7 +201,7 @@ def small_parts(monkeypatch: pytest.MonkeyPatch) -> int:
 
     part = 64 * 1024
     monkeypatch.setattr(models, "S3_UPLOAD_PART_MIN_SIZE", 1024)
-    monkeypatch.setattr(bucket_commands, "PART_SIZE", part)
+    monkeypatch.setattr(publish, "PART_SIZE", part)
     return part
 
 
@@ -230,10 +231,10 @@ def test_multipart_upload_with_progress(
 
 
 def test_part_size_grows_past_ten_thousand_parts() -> None:
-    part = bucket_commands.PART_SIZE
-    assert bucket_commands.part_size_for(part * 10) == part
+    part = publish.PART_SIZE
+    assert publish.part_size_for(part * 10) == part
     huge = part * 10_000 + 1
-    assert -(-huge // bucket_commands.part_size_for(huge)) <= 10_000
+    assert -(-huge // publish.part_size_for(huge)) <= 10_000
 
 
 class FailingParts:
@@ -289,7 +290,7 @@ def test_lost_race_on_complete_compares_content(
     key = f"cli-pkg/{wheel.name}"
     theirs = wheel.read_bytes() if same else b"someone else's bytes"
     store.s3.put_object(Bucket=store.name, Key=key, Body=theirs)
-    monkeypatch.setattr(upload, "existing_key", lambda bucket, dist: None)
+    monkeypatch.setattr(publish, "existing", lambda bucket, candidate: None)
     code = in_process(store, "upload", str(wheel))
     out, err = capsys.readouterr()
     assert store.uploads() == []
@@ -304,7 +305,7 @@ def test_lost_race_on_small_put(store: Store, tmp_path: Path, monkeypatch: Any) 
     wheel = a_wheel(tmp_path)
     key = f"cli-pkg/{wheel.name}"
     store.s3.put_object(Bucket=store.name, Key=key, Body=b"other")
-    monkeypatch.setattr(upload, "existing_key", lambda bucket, dist: None)
+    monkeypatch.setattr(publish, "existing", lambda bucket, candidate: None)
     assert in_process(store, "upload", str(wheel)) == 1
     assert store.read(key) == b"other"
 
@@ -313,14 +314,14 @@ def test_file_changed_during_upload_is_not_stored(
     store: Store, tmp_path: Path, small_parts: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wheel = a_wheel(tmp_path, payload=bytes(range(256)) * 1024)
-    checked = bucket_commands.check_file
+    checked = publish.check_file
 
-    def check_then_change(path: Path) -> bucket_commands.LocalFile:
+    def check_then_change(path: Path) -> publish.Candidate:
         result = checked(path)
         path.write_bytes(wheel_bytes("cli-pkg", "1.0", payload=b"swapped" * 50_000))
         return result
 
-    monkeypatch.setattr(bucket_commands, "check_file", check_then_change)
+    monkeypatch.setattr(publish, "check_file", check_then_change)
     assert in_process(store, "upload", str(wheel)) == 1
     assert store.objects() == set() and store.uploads() == []
 

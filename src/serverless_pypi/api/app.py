@@ -8,14 +8,15 @@ project page, ``/files/<prefix>/<filename>`` file download (redirect to a presig
 from __future__ import annotations
 
 import functools
+import io
 import logging
 from typing import Any
 
-from serverless_pypi import catalog, config, documents, layout, logs, names, render
+from serverless_pypi import catalog, config, documents, errors, layout, logs, names, render
 from serverless_pypi.api import auth, gateway
 from serverless_pypi.api.gateway import HttpError, Request, Response
 from serverless_pypi.api.negotiation import Format, choose, choose_from_query
-from serverless_pypi.errors import StoreUnavailable
+from serverless_pypi.errors import Conflict, Refused, StoreUnavailable
 from serverless_pypi.storage import Bucket, make_client
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,11 @@ class ApiApp:
         except HttpError as exc:
             response = gateway.text(exc.status, exc.message, exc.headers)
         except StoreUnavailable as exc:
-            status = 503 if exc.transient else 502
+            status = gateway.status_for(exc)
             log.error("storage error", extra={"reason": exc.message, "status": status})
             response = gateway.text(status, "The package store is unavailable; try again.")
+        except errors.IndexError_ as exc:
+            response = gateway.text(gateway.status_for(exc), exc.message)
         except Exception:
             log.exception("unhandled error")
             response = gateway.text(500, "Internal error.")
@@ -221,9 +224,9 @@ class ApiApp:
     def upload(self, request: Request) -> Response:
         """twine's legacy upload: checked completely before anything is written, and never
         answered with a redirect (twine treats one as a failure)."""
-        from serverless_pypi.api import (
-            upload,  # archive and multipart parsing: not on the read path
-        )
+        # Archive and multipart parsing: not on the read path.
+        from serverless_pypi import publish
+        from serverless_pypi.api import upload
 
         mode = self.settings.uploads
         if mode == "off":
@@ -234,17 +237,21 @@ class ApiApp:
         if len(request.body) > MAX_UPLOAD_BYTES:
             raise HttpError(
                 413,
-                f"Upload too large: the API accepts up to {MAX_UPLOAD_BYTES // 1_000_000} MB. "
-                "Publish larger files with: serverless-pypi upload FILE --bucket BUCKET",
+                f"Upload too large: the API accepts uploads of up to {MAX_UPLOAD_BYTES / 1e6:.1f} "
+                "MB (Lambda's request limit). Publish larger files with: "
+                "serverless-pypi upload FILE --bucket BUCKET",
             )
         try:
-            checked = upload.check_form(request.header("content-type") or "", request.body)
-            created = upload.store(self.bucket, checked)
-        except upload.UploadError as exc:
-            log.info("upload refused", extra={"status": exc.status, "reason": exc.message})
-            raise HttpError(exc.status, exc.message) from None
-        log.info("upload", extra={"key": checked.key, "new_file": created})
-        return gateway.text(200, "Uploaded." if created else "Identical file already present.")
+            form = upload.check_form(request.header("content-type") or "", request.body)
+            stored = publish.store(self.bucket, form.candidate, lambda: io.BytesIO(form.data))
+        except (Refused, Conflict) as exc:
+            status = gateway.status_for(exc)
+            log.info("upload refused", extra={"status": status, "reason": exc.message})
+            raise
+        log.info("upload", extra={"key": stored.key, "new_file": stored.created})
+        return gateway.text(
+            200, "Uploaded." if stored.created else "Identical file already present."
+        )
 
 
 @functools.cache

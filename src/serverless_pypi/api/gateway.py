@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote_to_bytes
 
+from serverless_pypi import errors
 from serverless_pypi.limits import MAX_RESPONSE_BODY, serialized_size
 
 MAX_PATH_LENGTH = 2048
@@ -35,6 +36,22 @@ class HttpError(Exception):
         self.status = status
         self.message = message
         self.headers = dict(headers or {})
+
+
+#: How the index's errors read over HTTP; the first matching class decides.
+_STATUS_FOR: tuple[tuple[type[errors.IndexError_], int], ...] = (
+    (errors.TooLarge, 413),
+    (errors.Refused, 400),
+    (errors.Conflict, 409),
+    (errors.NotFound, 404),
+    (errors.Forbidden, 403),
+)
+
+
+def status_for(exc: errors.IndexError_) -> int:
+    if isinstance(exc, errors.StoreUnavailable):
+        return 503 if exc.transient else 502
+    return next((status for kind, status in _STATUS_FOR if isinstance(exc, kind)), 500)
 
 
 @dataclass(frozen=True, slots=True)
