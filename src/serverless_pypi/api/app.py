@@ -210,15 +210,12 @@ class ApiApp:
         if stored is None:
             raise HttpError(404, "Not found: no metadata for this file.")
         body = stored[0]
-        return gateway.Response(
-            200,
-            body,
-            {
-                "Content-Type": "application/octet-stream",
-                "ETag": gateway.etag_for(body),
-                "Cache-Control": METADATA_CACHE,
-            },
-        )
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "ETag": gateway.etag_for(body),
+            "Cache-Control": METADATA_CACHE,
+        }
+        return gateway.conditional(request, body, headers)
 
     # -- uploads -------------------------------------------------------------------------
     def upload(self, request: Request) -> Response:

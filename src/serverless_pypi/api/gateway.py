@@ -242,9 +242,14 @@ def page(
     }
     if gzipped:
         headers["Content-Encoding"] = "gzip"
-    if _etag_matches(request.header("if-none-match"), etag):
-        return Response(304, b"", headers)
     _check_fits(body, gzipped=gzipped)
+    return conditional(request, body, headers)
+
+
+def conditional(request: Request, body: bytes, headers: dict[str, str]) -> Response:
+    """200 with ``body``, or 304 when the client already has this ``ETag`` (If-None-Match)."""
+    if _etag_matches(request.header("if-none-match"), headers["ETag"]):
+        return Response(304, b"", headers)
     return Response(200, body, headers)
 
 
