@@ -14,6 +14,8 @@ import pytest
 
 from serverless_pypi import config, logs
 from serverless_pypi.authorizer import app as authz
+from serverless_pypi.authorizer import cognito, verdicts
+from serverless_pypi.authorizer.basic import Credentials, decode_basic
 
 PASSWORD = "Correct-Horse-Battery-9"
 OTHER_PASSWORD = "Another-Secret-Pass-7"
@@ -59,7 +61,7 @@ class Pool:
             )
 
     def authorizer(self, **overrides: Any) -> authz.Authorizer:
-        settings = authz.AuthorizerSettings(
+        settings = config.AuthorizerSettings(
             user_pool_id=self.pool_id, client_id=self.client_id, **overrides
         )
         return authz.Authorizer(settings, self.client)
@@ -70,8 +72,8 @@ def pool() -> Iterator[Pool]:
     from moto import mock_aws
 
     with mock_aws():
-        settings = authz.AuthorizerSettings(user_pool_id="us-east-1_x", client_id="x")
-        client = authz.make_client(settings)
+        settings = config.AuthorizerSettings(user_pool_id="us-east-1_x", client_id="x")
+        client = cognito.make_client(settings)
         pool_id = client.create_user_pool(PoolName="pypi")["UserPool"]["Id"]
         client_id = client.create_user_pool_client(
             UserPoolId=pool_id,
@@ -173,7 +175,7 @@ def test_any_challenge_is_a_failure() -> None:
                 "ChallengeParameters": {},
             }
 
-    settings = authz.AuthorizerSettings(user_pool_id="us-east-1_abc", client_id="c")
+    settings = config.AuthorizerSettings(user_pool_id="us-east-1_abc", client_id="c")
     result = authz.Authorizer(settings, MfaClient()).authorize(event(basic("dave")))
     assert context(result) == UNAUTHENTICATED
 
@@ -280,11 +282,11 @@ def test_well_formed_header_reaches_cognito(pool: Pool) -> None:
 
 def test_limits_are_inclusive() -> None:
     user, password = "u" * 128, "Aa1!" * 64
-    assert authz.decode_basic(basic(user, password)) == authz.Credentials(user, password)
+    assert decode_basic(basic(user, password)) == Credentials(user, password)
 
 
 def test_credentials_repr_hides_the_password() -> None:
-    assert PASSWORD not in repr(authz.Credentials("alice", PASSWORD))
+    assert PASSWORD not in repr(Credentials("alice", PASSWORD))
 
 
 # --- The cache --------------------------------------------------------------------------------
@@ -310,8 +312,8 @@ def test_second_request_makes_no_cognito_call(pool: Pool) -> None:
 def test_cache_expires_after_the_ttl(pool: Pool) -> None:
     pool.add_user("alice")
     clock = Clock()
-    settings = authz.AuthorizerSettings(pool.pool_id, pool.client_id, cache_ttl=300)
-    auth = authz.Authorizer(settings, pool.client, authz.VerdictCache(clock=clock))
+    settings = config.AuthorizerSettings(pool.pool_id, pool.client_id, cache_ttl=300)
+    auth = authz.Authorizer(settings, pool.client, verdicts.VerdictCache(clock=clock))
     auth.authorize(event(basic("alice")))
     clock.now += 299
     auth.authorize(event(basic("alice")))
@@ -325,8 +327,8 @@ def test_changed_password_within_the_ttl_is_the_documented_trade_off(pool: Pool)
     """docs/auth.md: a password change or removal takes effect within the cache TTL."""
     pool.add_user("alice")
     clock = Clock()
-    settings = authz.AuthorizerSettings(pool.pool_id, pool.client_id, cache_ttl=300)
-    auth = authz.Authorizer(settings, pool.client, authz.VerdictCache(clock=clock))
+    settings = config.AuthorizerSettings(pool.pool_id, pool.client_id, cache_ttl=300)
+    auth = authz.Authorizer(settings, pool.client, verdicts.VerdictCache(clock=clock))
     assert context(auth.authorize(event(basic("alice"))))["authenticated"] is True
     pool.client.admin_set_user_password(
         UserPoolId=pool.pool_id, Username="alice", Password=OTHER_PASSWORD, Permanent=True
@@ -342,8 +344,8 @@ def test_changed_password_within_the_ttl_is_the_documented_trade_off(pool: Pool)
 
 def test_failures_are_remembered_for_the_short_ttl(pool: Pool) -> None:
     clock = Clock()
-    settings = authz.AuthorizerSettings(pool.pool_id, pool.client_id, cache_ttl=300)
-    auth = authz.Authorizer(settings, pool.client, authz.VerdictCache(clock=clock))
+    settings = config.AuthorizerSettings(pool.pool_id, pool.client_id, cache_ttl=300)
+    auth = authz.Authorizer(settings, pool.client, verdicts.VerdictCache(clock=clock))
     auth.authorize(event(basic("alice")))
     pool.add_user("alice")  # now the credentials are good
     assert context(auth.authorize(event(basic("alice")))) == UNAUTHENTICATED
@@ -363,11 +365,11 @@ def test_ttl_zero_disables_the_cache(pool: Pool) -> None:
 
 
 def test_cache_is_bounded_and_failures_cannot_evict_successes() -> None:
-    cache = authz.VerdictCache(size=3)
-    good = authz.Verdict(True, "alice")
+    cache = verdicts.VerdictCache(size=3)
+    good = verdicts.Verdict(True, "alice")
     cache.put(cache.key("good"), good, 300)
     for i in range(10):
-        cache.put(cache.key(f"bad{i}"), authz.UNAUTHENTICATED, 30)
+        cache.put(cache.key(f"bad{i}"), verdicts.UNAUTHENTICATED, 30)
     assert len(cache) == 4
     assert cache.get(cache.key("good")) == good
     assert cache.get(cache.key("bad0")) is None and cache.get(cache.key("bad9")) is not None
@@ -375,10 +377,10 @@ def test_cache_is_bounded_and_failures_cannot_evict_successes() -> None:
 
 def test_cache_keys_are_keyed_hashes_not_the_header() -> None:
     header = basic("alice")
-    cache = authz.VerdictCache()
+    cache = verdicts.VerdictCache()
     key = cache.key(header)
     assert len(key) == 32 and header.encode() not in key and PASSWORD.encode() not in key
-    assert authz.VerdictCache().key(header) != key  # a per-container secret
+    assert verdicts.VerdictCache().key(header) != key  # a per-container secret
 
 
 # --- Logs -------------------------------------------------------------------------------------
@@ -434,7 +436,7 @@ def test_logs_never_hold_the_password_header_or_tokens(
 
 
 def test_settings_from_environment() -> None:
-    settings = authz.load_settings(
+    settings = config.load_authorizer(
         {
             config.USER_POOL_ID: "eu-west-1_AbC123",
             config.CLIENT_ID: "client123",
@@ -447,7 +449,7 @@ def test_settings_from_environment() -> None:
     assert (settings.cache_ttl, settings.negative_ttl, settings.log_level) == (60, 30, "DEBUG")
     assert settings.cognito_endpoint_url is None
     assert (
-        authz.load_settings(
+        config.load_authorizer(
             {
                 config.USER_POOL_ID: "eu-west-1_AbC123",
                 config.CLIENT_ID: "c",
@@ -474,23 +476,32 @@ def test_settings_from_environment() -> None:
 def test_bad_settings_raise(overrides: dict[str, str]) -> None:
     env = {config.USER_POOL_ID: "us-east-1_abc", config.CLIENT_ID: "c", **overrides}
     with pytest.raises(config.ConfigError):
-        authz.load_settings(env)
+        config.load_authorizer(env)
 
 
-def test_handler_reads_the_environment_once(pool: Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def cold_container() -> Iterator[None]:
+    """The handler's per-container authorizer not made yet, and forgotten afterwards."""
+    authz._container_authorizer.cache_clear()
+    yield
+    authz._container_authorizer.cache_clear()
+
+
+def test_handler_reads_the_environment_once(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch, cold_container: None
+) -> None:
     pool.add_user("alice", upload=True)
     monkeypatch.setenv(config.USER_POOL_ID, pool.pool_id)
     monkeypatch.setenv(config.CLIENT_ID, pool.client_id)
-    monkeypatch.setattr(authz, "_authorizer", None)
 
     class Context:
         aws_request_id = "req-1"
 
     result = authz.handler(event(basic("alice")), Context())
     assert context(result) == {"authenticated": True, "username": "alice", "uploader": True}
-    first = authz._authorizer
+    first = authz._container_authorizer()
     authz.handler(event(), Context())
-    assert authz._authorizer is first
+    assert authz._container_authorizer() is first
     assert pool.calls == []  # its own client, made once; the fixture's counter is not on it
 
 
@@ -506,7 +517,7 @@ def test_unexpected_errors_are_unauthenticated_everywhere(
 
     monkeypatch.setattr(broken, "verdict", boom)
     assert context(broken.authorize(event(basic("alice")))) == UNAUTHENTICATED
-    monkeypatch.setattr(authz, "_authorizer", broken)
+    monkeypatch.setattr(authz, "_container_authorizer", lambda: broken)
     assert context(authz.handler(event(basic("alice")), None)) == UNAUTHENTICATED
 
 
@@ -526,5 +537,5 @@ class FakeCognito:
 
 
 def fake_authorizer(client: Any) -> authz.Authorizer:
-    settings = authz.AuthorizerSettings(user_pool_id="us-east-1_abc", client_id="c")
+    settings = config.AuthorizerSettings(user_pool_id="us-east-1_abc", client_id="c")
     return authz.Authorizer(settings, client)

@@ -30,3 +30,16 @@ def test_fallback_url_gets_trailing_slash() -> None:
 def test_bad_values_fail_at_load(env: dict[str, str]) -> None:
     with pytest.raises(config.ConfigError):
         config.load(env)
+
+
+def test_reindex_reads_only_its_variables() -> None:
+    env = {
+        config.BUCKET: "b",
+        config.UPLOADS: "yes",  # the API's: not the reindexer's concern
+        config.LOG_LEVEL: "debug",
+        "AWS_REGION": "eu-west-1",
+    }
+    expected = config.Settings(bucket="b", region="eu-west-1", log_level="DEBUG")
+    assert config.load_reindex(env) == expected
+    with pytest.raises(config.ConfigError):
+        config.load_reindex({config.LOG_LEVEL: "INFO"})

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from serverless_pypi import cli
-from serverless_pypi.cli import users
+from serverless_pypi.cli import user_pool
 from serverless_pypi.local.cognito import Pool, create_pool
 
 READER_PASSWORD = "Reader-pass-1"
@@ -224,5 +224,5 @@ def test_unknown_pool_and_bad_pool_id(
 
 
 def test_region_comes_from_the_pool_id() -> None:
-    client = users.make_client("eu-west-2_AbC123", "http://127.0.0.1:1")
+    client = user_pool.make_client("eu-west-2_AbC123", "http://127.0.0.1:1")
     assert client.meta.region_name == "eu-west-2"
