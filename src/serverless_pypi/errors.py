@@ -1,8 +1,9 @@
 """What can go wrong, in the index's own terms.
 
 These errors say nothing about HTTP or exit codes: the API maps them to statuses
-(``api.app``) and the CLI to exit codes (``cli.outcome``), so a check written once reads the
-same to a twine user and to a CLI user. Every message is safe to show to the caller as it is.
+(``api.gateway.status_for``) and the CLI to exit codes (``cli.bucket``, ``cli.users``), so a
+check written once reads the same to a twine user and to a CLI user. Every message is safe to
+show to the caller as it is.
 """
 
 from __future__ import annotations
