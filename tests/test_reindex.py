@@ -419,3 +419,25 @@ def test_root_that_keeps_moving_gives_up_with_a_warning(
     app.root.reconcile({"a": Outcome(present=True, prefixes=("a",))})
     assert "root index may lag" in caplog.text
     assert next(flips) == reindex.MAX_ATTEMPTS + 1  # one document read per round
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["[" * 100_000, '{"Records":' * 50_000 + "[]" + "}" * 50_000],
+    ids=["unclosed", "valid-json"],
+)
+def test_deeply_nested_message_is_skipped_not_raised(
+    app: ReindexApp, bucket: Bucket, message: str
+) -> None:
+    put(bucket, "good/good-1.0.tar.gz")
+    event = sns_event(message, {"Records": [s3_record(bucket.name, "good/good-1.0.tar.gz")]})
+    result = app.handle(event)
+    assert result["skipped"] == 1
+    assert root_projects(bucket) == ["good"]
+
+
+def test_nesting_check_does_not_look_into_strings() -> None:
+    from serverless_pypi.reindex.events import nested_deeper_than
+
+    assert not nested_deeper_than('{"a": "[[[[\\"[[{{", "b": [1]}', 2)
+    assert nested_deeper_than('{"a": [[{"b": 1}]]}', 3)
