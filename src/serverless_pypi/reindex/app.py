@@ -25,8 +25,10 @@ from serverless_pypi.storage import Bucket, make_client
 log = logging.getLogger(__name__)
 
 #: A manual invocation: ``{"reindex": "*"}`` rebuilds everything, ``{"reindex": "<name>"}``
-#: one project.
+#: one project; with ``"verify": true`` every object is re-read and each difference between
+#: the derived data and the objects is repaired and reported (see ``reindex.verify``).
 MANUAL_KEY = "reindex"
+VERIFY_KEY = "verify"
 
 
 class ReindexApp:
@@ -40,7 +42,7 @@ class ReindexApp:
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         with logs.request_scope(getattr(context, "aws_request_id", None)):
             if isinstance(event, Mapping) and MANUAL_KEY in event:
-                return self._manual(event[MANUAL_KEY])
+                return self._manual(event[MANUAL_KEY], verify=event.get(VERIFY_KEY) is True)
             return self._events(event)
 
     def _events(self, event: Any) -> dict[str, Any]:
@@ -61,32 +63,40 @@ class ReindexApp:
         log.info("reindexed", extra=result)
         return result
 
-    def _manual(self, target: Any) -> dict[str, Any]:
+    def _manual(self, target: Any, *, verify: bool) -> dict[str, Any]:
         project = names.canonical(target) if isinstance(target, str) else None
         if target == "*":
-            report = self.rebuild_all()
+            report = self.rebuild_all(verify=verify)
         elif project is not None:
-            report = self.rebuild_project(project)
+            report = self.rebuild_project(project, verify=verify)
         else:
             log.warning("manual reindex needs a project name or '*'")
             return {"error": "manual reindex needs a project name or '*'"}
-        return {
+        result: dict[str, Any] = {
             "projects": report.projects,
             "added": report.added,
             "removed": report.removed,
             "files_added": report.files_added,
             "files_removed": report.files_removed,
         }
+        if verify:
+            result["differences"] = report.differences
+            log.info("verified", extra={"differences": len(report.differences)})
+        return result
 
-    def rebuild_project(self, project: str) -> RebuildReport:
+    def rebuild_project(self, project: str, *, verify: bool = False) -> RebuildReport:
         """Rebuild one project's derived data from a listing of all its spellings."""
-        return rebuild.rebuild_project(self.bucket, self.root, project)
+        return rebuild.rebuild_project(self.bucket, self.root, project, verify=verify)
 
     def rebuild_all(
-        self, progress: rebuild.Progress | None = None, *, workers: int = rebuild.REBUILD_WORKERS
+        self,
+        progress: rebuild.Progress | None = None,
+        *,
+        workers: int = rebuild.REBUILD_WORKERS,
+        verify: bool = False,
     ) -> RebuildReport:
         """Rebuild all derived data from one streamed listing of the bucket."""
-        return rebuild.rebuild_all(self.bucket, self.root, progress, workers=workers)
+        return rebuild.rebuild_all(self.bucket, self.root, progress, workers=workers, verify=verify)
 
 
 @functools.cache

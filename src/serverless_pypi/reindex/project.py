@@ -17,6 +17,7 @@ from hashlib import sha256
 from serverless_pypi import archive, documents, layout, names, render
 from serverless_pypi.catalog import report_ignored, spelling_rank
 from serverless_pypi.documents import FileRecord, ProjectFiles
+from serverless_pypi.reindex import verify
 from serverless_pypi.reindex.observe import MAX_YANK_REASON as MAX_YANK_REASON
 from serverless_pypi.reindex.observe import Observed, observe_keys
 from serverless_pypi.reindex.state import Page, RenderedState
@@ -116,11 +117,18 @@ class DerivedFile:
     requires_python: str | None
     metadata: bytes | None
 
-    def record(self, etag: str, previous: FileRecord | None, yanked: bool | str) -> FileRecord:
+    def record(
+        self,
+        etag: str,
+        previous: FileRecord | None,
+        yanked: bool | str,
+        *,
+        keep_upload_time: bool = True,
+    ) -> FileRecord:
         """The record for these bytes. The upload time recorded first is kept while the
         bytes are the same (a copy in place, a multipart re-upload with another ETag); new
         bytes under a known key are a new upload."""
-        same_bytes = previous is not None and previous.sha256 == self.sha256
+        same_bytes = keep_upload_time and previous is not None and previous.sha256 == self.sha256
         return FileRecord(
             etag=etag,
             size=self.size,
@@ -143,10 +151,14 @@ class Outcome:
 class ProjectIndex:
     """Keeps one project's document, sidecars and pages in line with its objects."""
 
-    def __init__(self, bucket: Bucket, project: str) -> None:
+    def __init__(self, bucket: Bucket, project: str, *, verify: bool = False) -> None:
         self.bucket = bucket
         self.project = project
         self.document = ProjectDocument(bucket, project)
+        #: Re-read every object, trusting no recorded ETag, and note each difference found.
+        self.verify = verify
+        #: What verifying found, in order and without repeats (a retry finds it again).
+        self.differences: dict[str, None] = {}
         #: Derived facts by (key, ETag), kept across the retries of one update.
         self._derived: dict[tuple[str, str], DerivedFile] = {}
 
@@ -188,7 +200,13 @@ class ProjectIndex:
         if derived is None:
             return None
         etag, facts = derived
-        record = facts.record(etag, previous, yanked)
+        record = facts.record(etag, previous, yanked, keep_upload_time=not self.verify)
+        if self.verify:
+            found = verify.record_differences(key, previous, record)
+            if key.endswith(".whl"):  # before the document that advertises it
+                found.append(verify.repair_sidecar(self.bucket, key, facts.metadata) or "")
+            self.differences.update(dict.fromkeys(filter(None, found)))
+            return record
         if previous is not None and record.upload_time != previous.upload_time:
             log.warning(
                 "file overwritten with other bytes: indexed as a new upload",
@@ -218,7 +236,7 @@ class ProjectIndex:
                 previous = files.get(key)
                 if seen is None:
                     files.pop(key, None)
-                elif previous is None or previous.etag != seen.info.etag:
+                elif self.verify or previous is None or previous.etag != seen.info.etag:
                     record = self._record_new_bytes(key, previous, seen.yanked)
                     if record is None:
                         files.pop(key, None)
@@ -248,6 +266,22 @@ class ProjectIndex:
         for key in removed:
             if key.endswith(".whl") and self.bucket.head(key) is None:
                 self.bucket.delete(layout.metadata_key(key))
+
+    def check_pages(self, *, repair: bool) -> None:
+        """Verifying: note each stored page that does not show the stored document, and
+        with ``repair`` rewrite them. (Checked before repairing the document too, so a page
+        changed by hand is reported even when repairing its document rewrites it anyway.)"""
+        state, etag = self.document.load()
+        pages = self.document.render(state)
+        found = verify.page_differences(self.bucket, pages)
+        self.differences.update(dict.fromkeys(found))
+        if not (found and repair):
+            return
+        if etag is not None:
+            self.document.publish(state, etag, just_written=True)
+        else:  # no document: the pages must not exist
+            for page in pages:
+                self.bucket.delete(page.key)
 
     def update(self, keys: Iterable[str]) -> Outcome:
         """An event named ``keys``: look at each and bring the document in line."""

@@ -49,9 +49,12 @@ def _merge(first: Outcome | None, second: Outcome) -> Outcome:
     )
 
 
-def rebuild_project(bucket: Bucket, root: RootIndex, project: str) -> RebuildReport:
-    """Rebuild one project's derived data from a listing of all its spellings."""
-    index = ProjectIndex(bucket, project)
+def rebuild_project(
+    bucket: Bucket, root: RootIndex, project: str, *, verify: bool = False
+) -> RebuildReport:
+    """Rebuild one project's derived data from a listing of all its spellings (``verify``:
+    re-reading every object, see ``verify``)."""
+    index = ProjectIndex(bucket, project, verify=verify)
     spellings = catalog.spellings(bucket, NormalizedName(project))
     observed: dict[str, Observed | None] = {}
     for prefix in spellings:
@@ -59,17 +62,52 @@ def rebuild_project(bucket: Bucket, root: RootIndex, project: str) -> RebuildRep
         observed.update(
             observe_listing(bucket.list_objects(prefix + "/"), yank_markers(bucket, markers))
         )
+    if verify:
+        index.check_pages(repair=False)
     known, _ = index.load()
     stale = {k.partition("/")[0] for k in known} - set(spellings)
     outcome = index.apply(observed, authoritative_prefixes={*spellings, *stale})
-    return root.reconcile({project: outcome})
+    if verify:
+        index.check_pages(repair=True)
+    report = root.reconcile({project: outcome})
+    if verify:
+        report.differences = _differences(root, report, [index], {project: outcome})
+    return report
+
+
+def _differences(
+    root: RootIndex,
+    report: RebuildReport,
+    indexes: Iterable[ProjectIndex],
+    outcomes: Mapping[str, Outcome],
+) -> list[str]:
+    """Everything a verifying rebuild found and repaired, for the operator."""
+    found: dict[str, None] = {}
+    for index in indexes:
+        found.update(index.differences)
+    for outcome in outcomes.values():
+        found.update(
+            dict.fromkeys(f"{key}: recorded, but no such object" for key in outcome.removed)
+        )
+    found.update(dict.fromkeys(f"{root.key}: did not list {name}" for name in report.added))
+    found.update(
+        dict.fromkeys(f"{root.key}: listed {name}, which has no files" for name in report.removed)
+    )
+    stored = root.repair_stored_bytes()
+    if stored:
+        found[stored] = None
+    return list(found)
 
 
 def _apply_prefix(
-    bucket: Bucket, project: str, prefix: str, observed: Mapping[str, Observed | None]
-) -> tuple[str, Outcome]:
-    index = ProjectIndex(bucket, project)
-    return project, index.apply(observed, authoritative_prefixes={prefix})
+    bucket: Bucket,
+    project: str,
+    prefix: str,
+    observed: Mapping[str, Observed | None],
+    verify: bool,
+) -> tuple[ProjectIndex, Outcome]:
+    index = ProjectIndex(bucket, project, verify=verify)
+    return index, index.apply(observed, authoritative_prefixes={prefix})
 
 
 def rebuild_all(
@@ -78,6 +116,7 @@ def rebuild_all(
     progress: Progress | None = None,
     *,
     workers: int = REBUILD_WORKERS,
+    verify: bool = False,
 ) -> RebuildReport:
     """Rebuild all derived data from one streamed listing of the bucket.
 
@@ -86,6 +125,7 @@ def rebuild_all(
     would outlast the Lambda's 15 minutes against real S3. At most two runs per worker wait,
     so memory holds that many prefixes' objects plus one entry per project. Two spellings of
     one project may be applied at once; their document's conditional writes keep both.
+    ``verify`` re-reads every object and checks every page (see ``verify``).
     """
     outcomes: dict[str, Outcome] = {}
     seen_prefixes: dict[str, set[str]] = defaultdict(set)
@@ -93,15 +133,18 @@ def rebuild_all(
     # arrives first: its markers (few: one per yanked file) are kept for the whole pass.
     yanked: dict[str, bool | str] = {}
     objects = 0
-    pending: set[Future[tuple[str, Outcome]]] = set()
+    pending: set[Future[tuple[ProjectIndex, Outcome]]] = set()
+    verified = _check_pages_as_stored(bucket) if verify else []
 
     def wait_until_at_most(at_most: int) -> None:
         while len(pending) > at_most:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 pending.discard(future)
-                project, outcome = future.result()
-                outcomes[project] = _merge(outcomes.get(project), outcome)
+                index, outcome = future.result()
+                outcomes[index.project] = _merge(outcomes.get(index.project), outcome)
+                if verify:
+                    verified.append(index)
             if progress:
                 progress(objects, len(outcomes))
 
@@ -121,15 +164,34 @@ def rebuild_all(
             if not observed:
                 continue
             seen_prefixes[project].add(prefix)
-            pending.add(pool.submit(_apply_prefix, bucket, project, prefix, observed))
+            pending.add(pool.submit(_apply_prefix, bucket, project, prefix, observed, verify))
             wait_until_at_most(2 * workers)
         wait_until_at_most(0)
     _drop_vanished(bucket, outcomes, seen_prefixes)
+    if verify:  # after every prefix of a project is applied: its pages are final
+        for project in sorted(outcomes):
+            index = ProjectIndex(bucket, project, verify=True)
+            index.check_pages(repair=True)
+            verified.append(index)
     report = root.reconcile(outcomes, replace_all=True)
+    if verify:
+        report.differences = _differences(root, report, verified, outcomes)
     for key in layout.LEGACY_ROOT_KEYS:
         bucket.delete(key)
     log.info("full rebuild", extra={"projects": report.projects, "objects": objects})
     return report
+
+
+def _check_pages_as_stored(bucket: Bucket) -> list[ProjectIndex]:
+    """Verifying, before anything is repaired: the pages that do not show their documents."""
+    checked: list[ProjectIndex] = []
+    for doc in bucket.list_objects(layout.PROJECT_DOCS_PREFIX):
+        project = doc.key.removeprefix(layout.PROJECT_DOCS_PREFIX).removesuffix(".json")
+        if names.canonical(project) == project:
+            index = ProjectIndex(bucket, project, verify=True)
+            index.check_pages(repair=False)
+            checked.append(index)
+    return checked
 
 
 def _drop_vanished(

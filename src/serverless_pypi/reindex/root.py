@@ -31,6 +31,8 @@ class RebuildReport:
     removed: list[str] = field(default_factory=list)
     files_added: int = 0
     files_removed: int = 0
+    #: With verifying: each difference found between derived data and the objects.
+    differences: list[str] = field(default_factory=list)
 
 
 class RootIndex(ConditionalState[documents.RootProjects]):
@@ -104,6 +106,24 @@ class RootIndex(ConditionalState[documents.RootProjects]):
             files_added=sum(len(o.added) for o in outcomes.values()),
             files_removed=sum(len(o.removed) for o in outcomes.values()),
         )
+
+    def repair_stored_bytes(self) -> str | None:
+        """Verifying: rewrite the stored root if its bytes are not exactly what its state
+        dumps to (names the reader dropped as junk, another order, other JSON)."""
+        stored = self.bucket.get(self.key)
+        if stored is None:
+            return None
+        expected = self.dump(documents.load_root(stored[0]))
+        if stored[0] == expected:
+            return None
+        self.bucket.put(
+            self.key,
+            expected,
+            self.content_type,
+            if_match=stored[1],
+            content_encoding=self.content_encoding,
+        )
+        return f"{self.key}: stored bytes differed from its project list, rewritten"
 
     def changed_documents(self, read: Mapping[str, str | None]) -> set[str]:
         """The projects whose documents no longer have the ETags in ``read``: one HEAD each,
