@@ -71,20 +71,18 @@ def rebuild_project(
         index.check_pages(repair=True)
     report = root.reconcile({project: outcome})
     if verify:
-        report.differences = _differences(root, report, [index], {project: outcome})
+        report.differences = _differences(root, report, index.differences, {project: outcome})
     return report
 
 
 def _differences(
     root: RootIndex,
     report: RebuildReport,
-    indexes: Iterable[ProjectIndex],
+    found_in_projects: Mapping[str, None],
     outcomes: Mapping[str, Outcome],
 ) -> list[str]:
     """Everything a verifying rebuild found and repaired, for the operator."""
-    found: dict[str, None] = {}
-    for index in indexes:
-        found.update(index.differences)
+    found = dict(found_in_projects)
     for outcome in outcomes.values():
         found.update(
             dict.fromkeys(f"{key}: recorded, but no such object" for key in outcome.removed)
@@ -134,7 +132,8 @@ def rebuild_all(
     yanked: dict[str, bool | str] = {}
     objects = 0
     pending: set[Future[tuple[ProjectIndex, Outcome]]] = set()
-    verified = _check_pages_as_stored(bucket) if verify else []
+    #: What verifying found (only the messages are kept: an index caches what it read).
+    found: dict[str, None] = _check_pages_as_stored(bucket) if verify else {}
 
     def wait_until_at_most(at_most: int) -> None:
         while len(pending) > at_most:
@@ -144,7 +143,7 @@ def rebuild_all(
                 index, outcome = future.result()
                 outcomes[index.project] = _merge(outcomes.get(index.project), outcome)
                 if verify:
-                    verified.append(index)
+                    found.update(index.differences)
             if progress:
                 progress(objects, len(outcomes))
 
@@ -172,26 +171,26 @@ def rebuild_all(
         for project in sorted(outcomes):
             index = ProjectIndex(bucket, project, verify=True)
             index.check_pages(repair=True)
-            verified.append(index)
+            found.update(index.differences)
     report = root.reconcile(outcomes, replace_all=True)
     if verify:
-        report.differences = _differences(root, report, verified, outcomes)
+        report.differences = _differences(root, report, found, outcomes)
     for key in layout.LEGACY_ROOT_KEYS:
         bucket.delete(key)
     log.info("full rebuild", extra={"projects": report.projects, "objects": objects})
     return report
 
 
-def _check_pages_as_stored(bucket: Bucket) -> list[ProjectIndex]:
+def _check_pages_as_stored(bucket: Bucket) -> dict[str, None]:
     """Verifying, before anything is repaired: the pages that do not show their documents."""
-    checked: list[ProjectIndex] = []
+    found: dict[str, None] = {}
     for doc in bucket.list_objects(layout.PROJECT_DOCS_PREFIX):
         project = doc.key.removeprefix(layout.PROJECT_DOCS_PREFIX).removesuffix(".json")
         if names.canonical(project) == project:
             index = ProjectIndex(bucket, project, verify=True)
             index.check_pages(repair=False)
-            checked.append(index)
-    return checked
+            found.update(index.differences)
+    return found
 
 
 def _drop_vanished(
