@@ -204,8 +204,9 @@ class ProjectIndex:
         if self.verify:
             found = verify.record_differences(key, previous, record)
             if key.endswith(".whl"):  # before the document that advertises it
-                found.append(verify.repair_sidecar(self.bucket, key, facts.metadata) or "")
-            self.differences.update(dict.fromkeys(filter(None, found)))
+                sidecar = verify.repair_sidecar(self.bucket, key, facts.metadata)
+                found += [sidecar] if sidecar else []
+            self.differences.update(dict.fromkeys(found))
             return record
         if previous is not None and record.upload_time != previous.upload_time:
             log.warning(
