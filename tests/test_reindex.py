@@ -389,15 +389,15 @@ def test_many_documents_are_checked_with_one_listing(app: ReindexApp, bucket: Bu
     bucket.client.meta.events.register(
         "before-call.s3", lambda model, **_: calls.append(model.name)
     )
-    report = app._update_root(outcomes)
+    report = app.root.reconcile(outcomes)
     assert len(report.added) == 25
     assert sorted(calls) == sorted(
         ["GetObject"] * 26 + ["PutObject", "ListObjectsV2"]  # root + 25 documents
     )
     read = {name: bucket.etag(layout.project_doc_key(name)) for name in outcomes}
-    assert app._changed_documents(read) == set()
+    assert app.root.changed_documents(read) == set()
     read["p3"] = '"stale"'
-    assert app._changed_documents(read) == {"p3"}
+    assert app.root.changed_documents(read) == {"p3"}
 
 
 def test_root_that_keeps_moving_gives_up_with_a_warning(
@@ -405,7 +405,7 @@ def test_root_that_keeps_moving_gives_up_with_a_warning(
 ) -> None:
     """A document that changes after every root write: the writer stops after a bounded
     number of rounds and says so instead of looping."""
-    from serverless_pypi.reindex import app as reindex
+    from serverless_pypi.reindex import root as reindex
 
     put(bucket, "a/a-1.0.tar.gz")
     flips = iter(range(1, 1000))
@@ -414,8 +414,30 @@ def test_root_that_keeps_moving_gives_up_with_a_warning(
         n = next(flips)
         return ({"a/a-1.0.tar.gz": object()} if n % 2 else {}), f'"{n}"'
 
-    monkeypatch.setattr(reindex.ProjectIndex, "load", flip_flopping_load)
-    monkeypatch.setattr(app, "_changed_documents", lambda read: set(read))
-    app._update_root({"a": Outcome(present=True, prefixes=("a",))})
+    monkeypatch.setattr(reindex.ProjectDocument, "load", flip_flopping_load)
+    monkeypatch.setattr(app.root, "changed_documents", lambda read: set(read))
+    app.root.reconcile({"a": Outcome(present=True, prefixes=("a",))})
     assert "root index may lag" in caplog.text
     assert next(flips) == reindex.MAX_ATTEMPTS + 1  # one document read per round
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["[" * 100_000, '{"Records":' * 50_000 + "[]" + "}" * 50_000],
+    ids=["unclosed", "valid-json"],
+)
+def test_deeply_nested_message_is_skipped_not_raised(
+    app: ReindexApp, bucket: Bucket, message: str
+) -> None:
+    put(bucket, "good/good-1.0.tar.gz")
+    event = sns_event(message, {"Records": [s3_record(bucket.name, "good/good-1.0.tar.gz")]})
+    result = app.handle(event)
+    assert result["skipped"] == 1
+    assert root_projects(bucket) == ["good"]
+
+
+def test_nesting_check_does_not_look_into_strings() -> None:
+    from serverless_pypi.reindex.events import nested_deeper_than
+
+    assert not nested_deeper_than('{"a": "[[[[\\"[[{{", "b": [1]}', 2)
+    assert nested_deeper_than('{"a": [[{"b": 1}]]}', 3)

@@ -23,7 +23,7 @@ from botocore.session import get_session
 from serverless_pypi import documents
 from serverless_pypi.documents import FileRecord, ProjectFiles
 from serverless_pypi.reindex.app import ReindexApp
-from serverless_pypi.reindex.project import ProjectIndex
+from serverless_pypi.reindex.project import ProjectDocument
 from serverless_pypi.storage import Bucket
 
 JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
@@ -219,8 +219,7 @@ def publish_synthetic_project(bucket: Bucket, project: str, count: int) -> int:
     (conditional write of the document, then its pages rendered and written with the state
     ETag marker). Returns the document's size in bytes."""
     files = synthetic_files(project, count)
-    index = ProjectIndex(bucket, project)
-    index.state.update(lambda _old: files)
+    ProjectDocument(bucket, project).update(lambda _old: files)
     return len(documents.dump_project(project, files))
 
 

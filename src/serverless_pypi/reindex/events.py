@@ -1,4 +1,5 @@
-"""S3 event notifications as the reindex Lambda receives them (usually wrapped in SNS).
+"""Event intake: S3 event notifications as the reindex Lambda receives them (usually wrapped
+in SNS), and which of the keys they name are distributions to look at.
 
 Parsing never raises: every record either yields a change or is counted as skipped with a
 logged reason, so one bad record cannot fail the batch.
@@ -8,16 +9,25 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
+
+from serverless_pypi import catalog, layout, names
 
 log = logging.getLogger(__name__)
 
 #: Event families that can change what the bucket serves.
 RELEVANT_EVENTS = ("ObjectCreated:", "ObjectRemoved:", "LifecycleExpiration:")
 MAX_KEY_LENGTH = 1024
+#: An S3 notification nests five levels deep; a message nested deeper than this is not one,
+#: and decoding it could exhaust the interpreter's recursion limit.
+MAX_MESSAGE_NESTING = 32
+#: What a nesting check looks at: brackets, and what starts and escapes a string.
+_SPECIAL = re.compile(r'[\[\]{}"\\]')
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +47,32 @@ class Parsed:
     def skip(self, reason: str, **fields: Any) -> None:
         self.skipped += 1
         log.info("skipped event record", extra={"reason": reason, **fields})
+
+
+def nested_deeper_than(text: str, limit: int) -> bool:
+    """Whether the arrays and objects of a JSON text nest deeper than ``limit``. One pass
+    over its brackets, quotes and backslashes, without recursion: safe on any input."""
+    depth = 0
+    in_string = False
+    escaped = -1  # the position of a character a backslash escapes
+    for match in _SPECIAL.finditer(text):
+        char, position = match.group(), match.start()
+        if position == escaped:
+            continue
+        if in_string:
+            if char == "\\":
+                escaped = position + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def _s3_records(message: Any, parsed: Parsed) -> Iterator[Mapping[str, Any]]:
@@ -77,6 +113,18 @@ def _change(record: Mapping[str, Any], parsed: Parsed) -> Change | None:
     return Change(bucket=bucket_name, key=key, event_name=name)
 
 
+def _sns_message(raw: Any, parsed: Parsed) -> Iterator[Any]:
+    if not isinstance(raw, str):
+        parsed.skip("SNS message is not JSON")
+    elif nested_deeper_than(raw, MAX_MESSAGE_NESTING):
+        parsed.skip("SNS message is nested too deeply")
+    else:
+        try:
+            yield json.loads(raw)
+        except ValueError:
+            parsed.skip("SNS message is not JSON")
+
+
 def _messages(event: Any, parsed: Parsed) -> Iterator[Any]:
     records = event.get("Records") if isinstance(event, Mapping) else None
     if not isinstance(records, list):
@@ -88,10 +136,7 @@ def _messages(event: Any, parsed: Parsed) -> Iterator[Any]:
             continue
         sns = record.get("Sns")
         if isinstance(sns, Mapping):
-            try:
-                yield json.loads(sns.get("Message") or "")
-            except (TypeError, ValueError):
-                parsed.skip("SNS message is not JSON")
+            yield from _sns_message(sns.get("Message") or "", parsed)
         elif "s3" in record:  # S3 notifying the Lambda directly, without SNS
             yield {"Records": [record]}
         else:
@@ -107,3 +152,35 @@ def parse(event: Any) -> Parsed:
             if change is not None:
                 parsed.changes.append(change)
     return parsed
+
+
+def distribution_of(change: Change, bucket: str) -> names.DistributionKey | None:
+    """The distribution key to look at for ``change``: its own key, or for a yank marker
+    the key the marker is about; None for other buckets, derived data and non-distributions."""
+    if change.bucket != bucket:
+        log.warning("event for another bucket", extra={"event_bucket": change.bucket[:100]})
+        return None
+    key = change.key
+    yanked = layout.yanked_target(key)
+    if yanked is not None:
+        key = yanked  # a yank marker changed: look at the file it is about
+    elif layout.is_index_key(key):
+        log.debug("event about derived data", extra={"key": key})
+        return None
+    location = names.parse_key(key)
+    if location is None:
+        catalog.report_ignored(key, "not a distribution of a valid project")
+    return location
+
+
+def keys_by_project(parsed: Parsed, bucket: str) -> dict[str, set[str]]:
+    """The distribution keys the changes in ``parsed`` name, by project; every other change
+    is counted as skipped."""
+    by_project: dict[str, set[str]] = defaultdict(set)
+    for change in parsed.changes:
+        location = distribution_of(change, bucket)
+        if location is None:
+            parsed.skipped += 1
+        else:
+            by_project[location.project].add(location.key)
+    return dict(by_project)

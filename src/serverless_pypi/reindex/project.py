@@ -17,8 +17,11 @@ from hashlib import sha256
 from serverless_pypi import archive, documents, layout, names, render
 from serverless_pypi.catalog import report_ignored, spelling_rank
 from serverless_pypi.documents import FileRecord, ProjectFiles
-from serverless_pypi.reindex.state import Page, StateObject
-from serverless_pypi.storage import Bucket, ObjectInfo
+from serverless_pypi.reindex import verify
+from serverless_pypi.reindex.observe import MAX_YANK_REASON as MAX_YANK_REASON
+from serverless_pypi.reindex.observe import Observed, observe_keys
+from serverless_pypi.reindex.state import Page, RenderedState
+from serverless_pypi.storage import Bucket
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +35,33 @@ def upload_time(moment: datetime) -> str:
 
 
 def page_files(files: Mapping[str, FileRecord]) -> list[render.PageFile]:
-    """One entry per filename (the canonical spelling wins), sorted by filename."""
-    chosen: dict[str, tuple[names.DistributionKey, FileRecord]] = {}
+    """One entry per file (``names.Distribution.identity``), sorted by filename.
+
+    Files dropped into the bucket by hand can be one file under several spellings
+    (``Dup-1.0-…``, ``dup-01.0-…``, or one filename under two project spellings); the first
+    indexed is served (earliest upload time, then the canonical spelling) and the others are
+    logged as left out.
+    """
+    chosen: dict[names.Identity, tuple[names.DistributionKey, FileRecord]] = {}
+
+    def first_indexed(entry: tuple[names.DistributionKey, FileRecord]) -> tuple[object, ...]:
+        location, record = entry
+        return (record.upload_time, spelling_rank(location), location.key)
+
     for key, record in files.items():
         location = names.parse_key(key)
         if location is None:
             continue
-        other = chosen.get(location.dist.filename)
-        if other is None or spelling_rank(location) < spelling_rank(other[0]):
-            chosen[location.dist.filename] = (location, record)
+        entry = (location, record)
+        other = chosen.get(location.dist.identity)
+        if other is not None:
+            entry, left_out = sorted((entry, other), key=first_indexed)
+            report_ignored(left_out[0].key, f"the same file as {entry[0].key}")
+        chosen[location.dist.identity] = entry
+    served = sorted(chosen.values(), key=lambda entry: entry[0].dist.filename)
     return [
         render.PageFile(
-            filename=filename,
+            filename=location.dist.filename,
             url=render.file_url(location.key),
             version=str(location.dist.version),
             size=record.size,
@@ -53,38 +71,73 @@ def page_files(files: Mapping[str, FileRecord]) -> list[render.PageFile]:
             yanked=record.yanked,
             upload_time=record.upload_time,
         )
-        for filename, (location, record) in sorted(chosen.items())
+        for location, record in served
     ]
 
 
-MAX_YANK_REASON = 1000
+class ProjectDocument(RenderedState[ProjectFiles]):
+    """``.index/projects/<name>.json`` and the two pages rendered from it."""
+
+    def __init__(self, bucket: Bucket, project: str) -> None:
+        super().__init__(
+            bucket,
+            layout.project_doc_key(project),
+            marker_key=layout.project_page_key(project, "json"),
+        )
+        self.project = project
+
+    def load(self) -> tuple[ProjectFiles, str | None]:
+        stored = self.bucket.get(self.key)
+        if stored is None:
+            return {}, None
+        return documents.load_project(stored[0], self.project), stored[1]
+
+    def dump(self, state: ProjectFiles) -> bytes:
+        return documents.dump_project(self.project, state)
+
+    def render(self, state: ProjectFiles) -> list[Page]:
+        html_key = layout.project_page_key(self.project, "html")
+        json_key = layout.project_page_key(self.project, "json")
+        if not state:
+            return [Page(html_key, None), Page(json_key, None)]
+        entries = page_files(state)
+        return [
+            Page(html_key, render.project_html(self.project, entries).encode(), HTML_TYPE),
+            Page(json_key, render.project_json(self.project, entries).encode(), JSON_TYPE),
+        ]
 
 
 @dataclass(frozen=True, slots=True)
-class Observed:
-    """An object as it is now, with its yank state."""
+class DerivedFile:
+    """What one object's bytes say, whatever the document recorded before."""
 
-    info: ObjectInfo
-    yanked: bool | str = False
+    size: int
+    sha256: str
+    first_seen: str  # the object's LastModified
+    requires_python: str | None
+    metadata: bytes | None
 
-
-def yank_state(marker: bytes | None) -> bool | str:
-    """A yank marker's body is the reason; an empty one means yanked without a reason."""
-    if marker is None:
-        return False
-    reason = " ".join(marker.decode("utf-8", "replace").split())[:MAX_YANK_REASON]
-    return reason or True
-
-
-def yank_markers(bucket: Bucket, markers_listed: Iterable[ObjectInfo]) -> dict[str, bool | str]:
-    """The yank state of the files that listed markers are about (one GET per marker)."""
-    markers: dict[str, bool | str] = {}
-    for marker in markers_listed:
-        stored = bucket.get(marker.key)
-        target = layout.yanked_target(marker.key)
-        if stored is not None and target is not None:
-            markers[target] = yank_state(stored[0])
-    return markers
+    def record(
+        self,
+        etag: str,
+        previous: FileRecord | None,
+        yanked: bool | str,
+        *,
+        keep_upload_time: bool = True,
+    ) -> FileRecord:
+        """The record for these bytes. The upload time recorded first is kept while the
+        bytes are the same (a copy in place, a multipart re-upload with another ETag); new
+        bytes under a known key are a new upload."""
+        same_bytes = keep_upload_time and previous is not None and previous.sha256 == self.sha256
+        return FileRecord(
+            etag=etag,
+            size=self.size,
+            sha256=self.sha256,
+            upload_time=previous.upload_time if previous and same_bytes else self.first_seen,
+            requires_python=self.requires_python,
+            metadata_sha256=sha256(self.metadata).hexdigest() if self.metadata else None,
+            yanked=yanked,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,82 +149,74 @@ class Outcome:
 
 
 class ProjectIndex:
-    """Maintains ``.index/projects/<name>.json`` and what is rendered from it."""
+    """Keeps one project's document, sidecars and pages in line with its objects."""
 
-    def __init__(self, bucket: Bucket, project: str) -> None:
+    def __init__(self, bucket: Bucket, project: str, *, verify: bool = False) -> None:
         self.bucket = bucket
         self.project = project
-        self.doc_key = layout.project_doc_key(project)
-        self._facts: dict[tuple[str, str], tuple[FileRecord, bytes | None]] = {}
-        self.state = StateObject(
-            bucket,
-            self.doc_key,
-            self.load,
-            lambda files: documents.dump_project(project, files),
-            self.pages,
-            marker_key=layout.project_page_key(project, "json"),
-        )
+        self.document = ProjectDocument(bucket, project)
+        #: Re-read every object, trusting no recorded ETag, and note each difference found.
+        self.verify = verify
+        #: What verifying found, in order and without repeats (a retry finds it again).
+        self.differences: dict[str, None] = {}
+        #: Derived facts by (key, ETag), kept across the retries of one update.
+        self._derived: dict[tuple[str, str], DerivedFile] = {}
 
     def load(self) -> tuple[ProjectFiles, str | None]:
-        stored = self.bucket.get(self.doc_key)
-        if stored is None:
-            return {}, None
-        return documents.load_project(stored[0], self.project), stored[1]
+        return self.document.load()
 
-    def pages(self, files: ProjectFiles) -> list[Page]:
-        html_key = layout.project_page_key(self.project, "html")
-        json_key = layout.project_page_key(self.project, "json")
-        if not files:
-            return [Page(html_key, None), Page(json_key, None)]
-        entries = page_files(files)
-        return [
-            Page(html_key, render.project_html(self.project, entries).encode(), HTML_TYPE),
-            Page(json_key, render.project_json(self.project, entries).encode(), JSON_TYPE),
-        ]
-
-    # -- observing the bucket ---------------------------------------------------------------
-    def observe(self, keys: Iterable[str]) -> dict[str, Observed | None]:
-        observed: dict[str, Observed | None] = {}
-        for key in keys:
-            info = self.bucket.head(key)
-            if info is None:
-                observed[key] = None
-                continue
-            marker = self.bucket.get(layout.yank_key(key))
-            observed[key] = Observed(info, yank_state(marker[0] if marker else None))
-        return observed
-
-    def _derive(
-        self, key: str, previous: FileRecord | None, yanked: bool | str
-    ) -> tuple[FileRecord, bytes | None] | None:
-        """Download and inspect ``key``; None when it vanished meanwhile."""
+    def _derive(self, key: str) -> tuple[str, DerivedFile] | None:
+        """Download and inspect ``key``: its ETag and facts; None when it vanished meanwhile."""
         opened = self.bucket.open(key)
         if opened is None:
             return None
         stream, info = opened
-        cached = self._facts.get((key, info.etag))
+        cached = self._derived.get((key, info.etag))
         if cached is not None:
             stream.close()
-            return cached
+            return info.etag, cached
         try:
             facts = archive.inspect(stream, key)
         finally:
             stream.close()
         if facts.problem:
             log.warning("derived what it could", extra={"key": key, "problem": facts.problem})
-        record = FileRecord(
-            etag=info.etag,
+        derived = DerivedFile(
             size=facts.size,
             sha256=facts.sha256,
-            upload_time=previous.upload_time if previous else upload_time(info.last_modified),
+            first_seen=upload_time(info.last_modified),
             requires_python=facts.requires_python,
-            metadata_sha256=sha256(facts.metadata).hexdigest() if facts.metadata else None,
-            yanked=yanked,
+            metadata=facts.metadata,
         )
-        self._facts[(key, info.etag)] = (record, facts.metadata)
-        return record, facts.metadata
+        self._derived[(key, info.etag)] = derived
+        return info.etag, derived
 
-    # -- updating ---------------------------------------------------------------------------
+    def _record_new_bytes(
+        self, key: str, previous: FileRecord | None, yanked: bool | str
+    ) -> FileRecord | None:
+        """The record of ``key`` as its bytes are now (its sidecar stored first); None when
+        it is gone."""
+        derived = self._derive(key)
+        if derived is None:
+            return None
+        etag, facts = derived
+        record = facts.record(etag, previous, yanked, keep_upload_time=not self.verify)
+        if self.verify:
+            found = verify.record_differences(key, previous, record)
+            if key.endswith(".whl"):  # before the document that advertises it
+                sidecar = verify.repair_sidecar(self.bucket, key, facts.metadata)
+                found += [sidecar] if sidecar else []
+            self.differences.update(dict.fromkeys(found))
+            return record
+        if previous is not None and record.upload_time != previous.upload_time:
+            log.warning(
+                "file overwritten with other bytes: indexed as a new upload",
+                extra={"key": key, "upload_time": record.upload_time},
+            )
+        if facts.metadata is not None:  # before the document that advertises it
+            self.bucket.put(layout.metadata_key(key), facts.metadata, METADATA_TYPE)
+        return record
+
     def apply(
         self,
         observed: Mapping[str, Observed | None],
@@ -182,7 +227,7 @@ class ProjectIndex:
         were not observed are gone."""
         authoritative = frozenset(authoritative_prefixes)
 
-        def change(before: ProjectFiles) -> ProjectFiles:
+        def bring_in_line_with_observed(before: ProjectFiles) -> ProjectFiles:
             files = {
                 key: record
                 for key, record in before.items()
@@ -192,20 +237,17 @@ class ProjectIndex:
                 previous = files.get(key)
                 if seen is None:
                     files.pop(key, None)
-                elif previous is None or previous.etag != seen.info.etag:
-                    derived_file = self._derive(key, previous, seen.yanked)
-                    if derived_file is None:
+                elif self.verify or previous is None or previous.etag != seen.info.etag:
+                    record = self._record_new_bytes(key, previous, seen.yanked)
+                    if record is None:
                         files.pop(key, None)
-                        continue
-                    record, metadata = derived_file
-                    if metadata is not None:  # before the document that advertises it
-                        self.bucket.put(layout.metadata_key(key), metadata, METADATA_TYPE)
-                    files[key] = record
+                    else:
+                        files[key] = record
                 elif previous.yanked != seen.yanked:
                     files[key] = replace(previous, yanked=seen.yanked)
             return files
 
-        before, after = self.state.update(change)
+        before, after = self.document.update(bring_in_line_with_observed)
         removed = sorted(set(before) - set(after))
         # After the document that stopped advertising them. Keys seen gone are included even
         # when this update had nothing to remove: a concurrent writer may have stored a
@@ -226,20 +268,22 @@ class ProjectIndex:
             if key.endswith(".whl") and self.bucket.head(key) is None:
                 self.bucket.delete(layout.metadata_key(key))
 
+    def check_pages(self, *, repair: bool) -> None:
+        """Verifying: note each stored page that does not show the stored document, and
+        with ``repair`` rewrite them. (Checked before repairing the document too, so a page
+        changed by hand is reported even when repairing its document rewrites it anyway.)"""
+        state, etag = self.document.load()
+        pages = self.document.render(state)
+        found = verify.page_differences(self.bucket, pages)
+        self.differences.update(dict.fromkeys(found))
+        if not (found and repair):
+            return
+        if etag is not None:
+            self.document.publish(state, etag, just_written=True)
+        else:  # no document: the pages must not exist
+            for page in pages:
+                self.bucket.delete(page.key)
+
     def update(self, keys: Iterable[str]) -> Outcome:
         """An event named ``keys``: look at each and bring the document in line."""
-        return self.apply(self.observe(keys))
-
-
-def observe_listing(
-    objects: Iterable[ObjectInfo], yanked: Mapping[str, bool | str]
-) -> dict[str, Observed]:
-    """The distributions among listed ``objects``, with their yank state from ``yanked``
-    (see ``yank_markers``); the rest is logged once."""
-    kept: dict[str, Observed] = {}
-    for obj in objects:
-        if names.parse_key(obj.key) is None:
-            report_ignored(obj.key, "not a distribution of this project")
-            continue
-        kept[obj.key] = Observed(obj, yanked.get(obj.key, False))
-    return kept
+        return self.apply(observe_keys(self.bucket, keys))

@@ -1,6 +1,6 @@
 """State objects updated by conditional writes, and the pages rendered from them.
 
-A state object (the root state, a project document) is read, changed and written back with
+A state object (the root index, a project document) is read, changed and written back with
 ``IfMatch`` (or ``IfNoneMatch`` when it does not exist yet); a 412 means another writer won, so
 the change is re-applied to the state it wrote. No update is ever lost.
 
@@ -16,6 +16,7 @@ import gzip
 import logging
 import random
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -68,27 +69,31 @@ def _warn_if_nearly_too_large(key: str, stored: bytes) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class StateObject(Generic[State]):
-    """One state object, how to read and write it, and the pages it renders to.
+class ConditionalState(ABC, Generic[State]):
+    """One state object in the bucket: how to read and write it, updated without lost writes.
 
-    ``load`` returns an empty state (and no ETag) when the object does not exist. A state
-    without ``render`` is its own page (the root JSON): nothing is published after a write.
+    Subclasses say how the state is stored (``load``, ``dump``); ``load`` returns an empty
+    state and no ETag when the object does not exist.
     """
 
-    bucket: Bucket
-    key: str
-    load: Callable[[], tuple[State, str | None]]
-    dump: Callable[[State], bytes]
-    render: Callable[[State], list[Page]] | None = None
-    #: The page written last, whose metadata names the state ETag the pages show.
-    marker_key: str | None = None
     content_type: str = STATE_TYPE
     content_encoding: str | None = None
 
+    def __init__(self, bucket: Bucket, key: str) -> None:
+        self.bucket = bucket
+        self.key = key
+
+    @abstractmethod
+    def load(self) -> tuple[State, str | None]:
+        """The stored state and its ETag."""
+
+    @abstractmethod
+    def dump(self, state: State) -> bytes:
+        """The bytes stored for ``state``."""
+
     def update(self, change: Callable[[State], State]) -> tuple[State, State]:
         """Apply ``change`` to the current state, write it conditionally (retrying on 412)
-        and publish its pages; returns the state before and after."""
+        and publish what depends on it; returns the state before and after."""
         for attempt in range(MAX_ATTEMPTS):
             before, etag = self.load()
             after = change(before)
@@ -106,16 +111,35 @@ class StateObject(Generic[State]):
                 except PreconditionFailed:
                     backoff(attempt)
                     continue
-            if etag is not None and self.render is not None:
-                self.publish(after, etag, just_written=written)
+            if etag is not None:
+                self.stored(after, etag, just_written=written)
             return before, after
         raise StoreUnavailable(f"{self.key}: too many concurrent updates", transient=True)
+
+    def stored(self, state: State, etag: str, *, just_written: bool) -> None:
+        """Called once ``state`` is stored as ``etag``. A state that is its own page (the
+        root JSON) has nothing more to do."""
+
+
+class RenderedState(ConditionalState[State]):
+    """A state whose pages are rendered into separate objects after each update."""
+
+    def __init__(self, bucket: Bucket, key: str, *, marker_key: str) -> None:
+        super().__init__(bucket, key)
+        #: The page written last, whose metadata names the state ETag the pages show.
+        self.marker_key = marker_key
+
+    @abstractmethod
+    def render(self, state: State) -> list[Page]:
+        """The pages that show ``state``."""
+
+    def stored(self, state: State, etag: str, *, just_written: bool) -> None:
+        self.publish(state, etag, just_written=just_written)
 
     def _is_shown(self, etag: str) -> bool:
         """Checked before rendering: most events leave the pages as they are, and rendering
         a large page costs far more than this one HEAD. (Pages that must not exist leave no
         marker, so their deletion is simply repeated; it is idempotent.)"""
-        assert self.marker_key is not None
         head = self.bucket.head(self.marker_key)
         return head is not None and head.metadata.get(STATE_ETAG_META) == etag
 
@@ -138,7 +162,6 @@ class StateObject(Generic[State]):
         """Write the pages of ``state`` unless they show it already. A state this writer has
         ``just_written`` cannot be shown yet, so its marker is not even checked (at worst an
         equal earlier state's pages are written again, which is harmless)."""
-        assert self.render is not None
         for _ in range(MAX_ATTEMPTS):
             if just_written or not self._is_shown(etag):
                 self._write(self.render(state), etag)
