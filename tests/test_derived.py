@@ -419,7 +419,7 @@ class CountingStream:
 def test_huge_yank_marker_is_read_only_as_far_as_it_is_kept(
     bucket: Bucket, reindex: ReindexApp, api: ApiApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from serverless_pypi.reindex.project import MAX_YANK_REASON
+    from serverless_pypi.layout import MAX_YANK_REASON
 
     key = f"pkg/{WHEEL}"
     publish(bucket, reindex, key, wheel_bytes("pkg", "1.0"))

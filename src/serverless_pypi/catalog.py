@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from packaging.utils import NormalizedName
 
@@ -35,6 +36,7 @@ class ListedFile:
 
     location: names.DistributionKey
     size: int
+    last_modified: datetime
 
     @property
     def filename(self) -> str:
@@ -63,7 +65,7 @@ def _distributions(objects: Iterable[ObjectInfo]) -> Iterator[ListedFile]:
         if location is None:
             report_ignored(obj.key, "not a distribution of this project")
             continue
-        yield ListedFile(location=location, size=obj.size)
+        yield ListedFile(location=location, size=obj.size, last_modified=obj.last_modified)
 
 
 def spelling_rank(location: names.DistributionKey) -> tuple[bool, str]:
@@ -72,20 +74,22 @@ def spelling_rank(location: names.DistributionKey) -> tuple[bool, str]:
     return (location.prefix != location.project, location.prefix)
 
 
-def _preferred(a: ListedFile, b: ListedFile) -> ListedFile:
-    return min(a, b, key=lambda f: spelling_rank(f.location))
+def _first(listed: ListedFile) -> tuple[datetime, tuple[bool, str], str]:
+    """Of two files of one identity, the one stored first is served (as the indexer does)."""
+    return (listed.last_modified, spelling_rank(listed.location), listed.location.key)
 
 
 def project_files(bucket: Bucket, prefixes: Iterable[str]) -> list[ListedFile]:
-    """The project's files from every spelling, one per filename, sorted by filename."""
-    by_name: dict[str, ListedFile] = {}
+    """The project's files from every spelling, one per file identity, sorted by filename."""
+    by_identity: dict[names.Identity, ListedFile] = {}
     for prefix in prefixes:
         for listed in _distributions(bucket.list_objects(prefix + "/")):
-            other = by_name.get(listed.filename)
+            identity = listed.location.dist.identity
+            other = by_identity.get(identity)
             if other is not None:
-                kept = _preferred(listed, other)
+                kept = min(listed, other, key=_first)
                 dropped = other if kept is listed else listed
-                report_ignored(dropped.location.key, "same filename under another spelling")
+                report_ignored(dropped.location.key, "another file of the same identity")
                 listed = kept
-            by_name[listed.filename] = listed
-    return [by_name[name] for name in sorted(by_name)]
+            by_identity[identity] = listed
+    return sorted(by_identity.values(), key=lambda listed: listed.filename)

@@ -13,6 +13,8 @@ INDEX_PREFIX = ".index/"
 #: Yank markers: ``.yanked/<key>`` holds the reason for yanking ``<key>``. Not derived data:
 #: it is the only record of a yank, so a full reindex reads it.
 YANK_PREFIX = ".yanked/"
+#: A yank marker's body is the reason, on one line, at most this many characters.
+MAX_YANK_REASON = 1000
 
 #: The root page in JSON (PEP 691), stored gzipped. It is also the root *state*: the reindexer
 #: updates it with conditional writes, and the API renders the root HTML page from it, so a

@@ -31,8 +31,6 @@ from serverless_pypi.storage import Bucket
 PART_SIZE = 8 * 1024 * 1024
 #: S3's limit on the number of parts of one upload.
 MAX_PARTS = 10_000
-#: Longest yank reason kept (markers are cut to this when read, too).
-MAX_YANK_REASON = 1000
 Opener = Callable[[], IO[bytes]]
 
 
@@ -208,8 +206,8 @@ def published(bucket: Bucket, filename: str) -> list[str]:
 def clean_reason(reason: str) -> str:
     """A yank reason on one line; ``Refused`` when longer than is kept."""
     cleaned = " ".join(reason.split())
-    if len(cleaned) > MAX_YANK_REASON:
-        raise Refused(f"--reason is longer than {MAX_YANK_REASON} characters")
+    if len(cleaned) > layout.MAX_YANK_REASON:
+        raise Refused(f"--reason is longer than {layout.MAX_YANK_REASON} characters")
     return cleaned
 
 

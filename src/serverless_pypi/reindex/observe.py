@@ -13,10 +13,10 @@ from botocore.exceptions import BotoCoreError
 
 from serverless_pypi import layout, names
 from serverless_pypi.catalog import report_ignored
+from serverless_pypi.layout import MAX_YANK_REASON
 from serverless_pypi.storage import Bucket, ObjectInfo, translate
 
 #: A yank reason is cut to this many characters.
-MAX_YANK_REASON = 1000
 #: At most this much of a marker is read: enough for ``MAX_YANK_REASON`` characters of four
 #: UTF-8 bytes each, so a huge marker costs no more memory than a short one. (A reason padded
 #: with long runs of whitespace is cut earlier.)

@@ -18,7 +18,6 @@ from serverless_pypi import archive, documents, layout, names, render
 from serverless_pypi.catalog import report_ignored, spelling_rank
 from serverless_pypi.documents import FileRecord, ProjectFiles
 from serverless_pypi.reindex import verify
-from serverless_pypi.reindex.observe import MAX_YANK_REASON as MAX_YANK_REASON
 from serverless_pypi.reindex.observe import Observed, observe_keys
 from serverless_pypi.reindex.state import Page, RenderedState
 from serverless_pypi.storage import Bucket
