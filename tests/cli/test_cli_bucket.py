@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename, write
-from localserver import serverless_pypi_command
+from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename, write
+from support.localserver import serverless_pypi_command
 
 from serverless_pypi import cli, layout
 from serverless_pypi.api import upload

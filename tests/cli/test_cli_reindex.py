@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from localserver import serverless_pypi_command
+from support.localserver import serverless_pypi_command
 
 from serverless_pypi import layout
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clients import installed_version, new_venv, pip, run
-from dists import wheel_bytes, wheel_filename, write
-from localserver import LocalIndex, serverless_pypi_command, start, wait_for
+from support.clients import installed_version, new_venv, pip, run
+from support.dists import wheel_bytes, wheel_filename, write
+from support.localserver import LocalIndex, serverless_pypi_command, start, wait_for
 
 from serverless_pypi import layout, names
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clients import INSTALLERS, installed_version, new_venv
-from dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename
-from localserver import LocalIndex, start, wait_for
+from support.clients import INSTALLERS, installed_version, new_venv
+from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename
+from support.localserver import LocalIndex, start, wait_for
 
 pytestmark = pytest.mark.e2e
 

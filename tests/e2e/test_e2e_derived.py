@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from clients import INSTALLERS, installed_version, new_venv, pip, uv
-from dists import wheel_bytes, wheel_filename
-from localserver import LocalIndex, start
+from support.clients import INSTALLERS, installed_version, new_venv, pip, uv
+from support.dists import wheel_bytes, wheel_filename
+from support.localserver import LocalIndex, start
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from localserver import LocalIndex, tool
+
+from support.localserver import LocalIndex, tool
 
 CLIENT_TIMEOUT = 180
 

@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from clients import installed_version, new_venv, pip, required_tool, run
-from dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename, write
-from forms import multipart, upload_fields
-from localserver import LocalIndex, start, wait_for
+from support.clients import installed_version, new_venv, pip, required_tool, run
+from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename, write
+from support.forms import multipart, upload_fields
+from support.localserver import LocalIndex, start, wait_for
 
 pytestmark = pytest.mark.e2e
 

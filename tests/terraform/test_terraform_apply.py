@@ -22,7 +22,7 @@ from typing import Any
 
 import boto3
 import pytest
-from tfsupport import ROOT, run_tf, tf_env
+from support.terraform import ROOT, run_tf, tf_env
 
 from serverless_pypi import config
 from serverless_pypi.authorizer import app as authz

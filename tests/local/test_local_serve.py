@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from dists import wheel_bytes, wheel_filename
+from support.dists import wheel_bytes, wheel_filename
 
 from serverless_pypi.local import serve
 from serverless_pypi.local.serve import Options, Running, start

@@ -17,9 +17,9 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from clients import INSTALLERS, installed_version, new_venv, pip, required_tool, run, uv
-from dists import wheel_bytes, wheel_filename, write
-from localserver import LocalIndex, serverless_pypi_command, start, wait_for
+from support.clients import INSTALLERS, installed_version, new_venv, pip, required_tool, run, uv
+from support.dists import wheel_bytes, wheel_filename, write
+from support.localserver import LocalIndex, serverless_pypi_command, start, wait_for
 
 pytestmark = pytest.mark.e2e
 
