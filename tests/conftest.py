@@ -1,4 +1,7 @@
-"""Shared fixtures.
+"""Shared fixtures, and a marker for each test directory.
+
+Each directory under tests/ is one kind of test, and its name is the marker (``-m "not
+terraform"``, ``-m unit``), declared in pyproject.toml. Helpers live in tests/support.
 
 In CI (``CI=true``) a skipped test is a failure: a check that CI can run (moto server, pip, uv,
 twine, terraform) must not silently not run.
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +19,18 @@ from serverless_pypi import config
 from serverless_pypi.storage import Bucket, make_client
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TESTS = Path(__file__).resolve().parent
+#: The test directories, each also the marker its tests carry.
+KINDS = ("unit", "handlers", "local", "cli", "e2e", "terraform", "bench")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its directory, so the kind of test is a path and a marker at once."""
+    for item in items:
+        kind = item.path.resolve().relative_to(TESTS).parts[0]
+        if kind not in KINDS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in one of {', '.join(KINDS)}")
+        item.add_marker(kind)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -21,8 +21,6 @@ from support.clients import INSTALLERS, installed_version, new_venv, pip, requir
 from support.dists import wheel_bytes, wheel_filename, write
 from support.localserver import LocalIndex, serverless_pypi_command, start, wait_for
 
-pytestmark = pytest.mark.e2e
-
 # Test users of throwaway pools; distinctive, so that a leak is found by a plain search.
 READER = ("reader", "Rd-Secret-7qx1")
 UPLOADER = ("uploader", "Up-Secret-9kz2")

@@ -17,8 +17,6 @@ from support.localserver import LocalIndex, serverless_pypi_command, start, wait
 
 from serverless_pypi import layout, names
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def index() -> Iterator[LocalIndex]:

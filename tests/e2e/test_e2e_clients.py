@@ -11,8 +11,6 @@ from support.clients import INSTALLERS, installed_version, new_venv
 from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename
 from support.localserver import LocalIndex, start, wait_for
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def index() -> Iterator[LocalIndex]:

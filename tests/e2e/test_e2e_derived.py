@@ -13,8 +13,6 @@ from support.clients import INSTALLERS, installed_version, new_venv, pip, uv
 from support.dists import wheel_bytes, wheel_filename
 from support.localserver import LocalIndex, start
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def index() -> Iterator[LocalIndex]:

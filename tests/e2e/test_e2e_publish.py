@@ -15,8 +15,6 @@ from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filena
 from support.forms import multipart, upload_fields
 from support.localserver import LocalIndex, start, wait_for
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def index() -> Iterator[LocalIndex]:

@@ -27,8 +27,6 @@ from support.terraform import ROOT, run_tf, tf_env
 from serverless_pypi import config
 from serverless_pypi.authorizer import app as authz
 
-pytestmark = pytest.mark.terraform
-
 REGION = "us-east-1"
 # What a user does before destroying on purpose (moto does not enforce deletion protection).
 VARS = ["-var", "deletion_protection=false"]
