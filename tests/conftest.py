@@ -10,6 +10,7 @@ twine, terraform) must not silently not run.
 from __future__ import annotations
 
 import os
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +68,31 @@ def bucket(settings: config.Settings) -> Iterator[Bucket]:
         client = make_client(settings)
         client.create_bucket(Bucket=settings.bucket)
         yield Bucket(client, settings.bucket)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """The endpoint of one moto server on loopback, for every test that talks to AWS over HTTP.
+
+    It runs in this process, so it shares state with in-process moto, which resets it: tests keep
+    their resources apart by name, and one that needs an empty account uses ``empty_moto_server``.
+    """
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def empty_moto_server(moto_server: str) -> str:
+    """The moto server with everything earlier tests made in it removed."""
+    reset = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(reset, timeout=30) as response:
+        assert response.status == 200
+    return moto_server
 
 
 @pytest.fixture(autouse=True)
