@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from support.apigw import http_event
 from support.dists import sdist_bytes, wheel_bytes
-from test_reindex import s3_event
+from support.s3events import s3_event
 
 from serverless_pypi import config, layout
 from serverless_pypi.api.app import ApiApp
