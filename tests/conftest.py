@@ -1,4 +1,7 @@
-"""Shared fixtures.
+"""Shared fixtures, and a marker for each test directory.
+
+Each directory under tests/ is one kind of test, and its name is the marker (``-m "not
+terraform"``, ``-m unit``), declared in pyproject.toml. Helpers live in tests/support.
 
 In CI (``CI=true``) a skipped test is a failure: a check that CI can run (moto server, pip, uv,
 twine, terraform) must not silently not run.
@@ -7,7 +10,9 @@ twine, terraform) must not silently not run.
 from __future__ import annotations
 
 import os
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +20,18 @@ from serverless_pypi import config
 from serverless_pypi.storage import Bucket, make_client
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TESTS = Path(__file__).resolve().parent
+#: The test directories, each also the marker its tests carry.
+KINDS = ("unit", "handlers", "local", "cli", "e2e", "terraform", "bench")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its directory, so the kind of test is a path and a marker at once."""
+    for item in items:
+        kind = item.path.resolve().relative_to(TESTS).parts[0]
+        if kind not in KINDS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in one of {', '.join(KINDS)}")
+        item.add_marker(kind)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -51,6 +68,31 @@ def bucket(settings: config.Settings) -> Iterator[Bucket]:
         client = make_client(settings)
         client.create_bucket(Bucket=settings.bucket)
         yield Bucket(client, settings.bucket)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """The endpoint of one moto server on loopback, for every test that talks to AWS over HTTP.
+
+    It runs in this process, so it shares state with in-process moto, which resets it: tests keep
+    their resources apart by name, and one that needs an empty account uses ``empty_moto_server``.
+    """
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def empty_moto_server(moto_server: str) -> str:
+    """The moto server with everything earlier tests made in it removed."""
+    reset = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(reset, timeout=30) as response:
+        assert response.status == 200
+    return moto_server
 
 
 @pytest.fixture(autouse=True)

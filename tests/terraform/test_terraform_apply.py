@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,12 +21,10 @@ from typing import Any
 
 import boto3
 import pytest
-from tfsupport import ROOT, run_tf, tf_env
+from support.terraform import ROOT, run_tf, tf_env
 
 from serverless_pypi import config
 from serverless_pypi.authorizer import app as authz
-
-pytestmark = pytest.mark.terraform
 
 REGION = "us-east-1"
 # What a user does before destroying on purpose (moto does not enforce deletion protection).
@@ -50,12 +47,6 @@ provider "aws" {
   max_retries                 = 2
 }
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -127,24 +118,13 @@ def _prebuild_layer(snapshot: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def stack(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(empty_moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     snapshot = tmp_path_factory.mktemp("terraform-apply")
     directory = _snapshot(snapshot)
     _prebuild_layer(snapshot)
     env = tf_env(
         {
-            "AWS_ENDPOINT_URL": moto_endpoint,
+            "AWS_ENDPOINT_URL": empty_moto_server,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": REGION,
@@ -154,7 +134,7 @@ def stack(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     run_tf(["init", "-input=false"], cwd=directory, env=env)
     run_tf(["apply", "-auto-approve", "-input=false", *VARS], cwd=directory, env=env)
     outputs = json.loads(run_tf(["output", "-json"], cwd=directory, env=env).stdout)
-    built = Stack(directory, env, moto_endpoint, {k: v["value"] for k, v in outputs.items()})
+    built = Stack(directory, env, empty_moto_server, {k: v["value"] for k, v in outputs.items()})
     yield built
     if not built.destroyed:  # a test failed before test_destroy: still clean up
         _empty_bucket(built)

@@ -10,31 +10,19 @@ import hashlib
 import io
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename, write
-from localserver import serverless_pypi_command
+from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename, write
+from support.localserver import serverless_pypi_command
 
 from serverless_pypi import cli, layout, publish
 from serverless_pypi.cli import bucket as bucket_commands
 from serverless_pypi.errors import Refused
 from serverless_pypi.storage import Bucket
-
-
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 class Store:
@@ -75,8 +63,8 @@ class Store:
 
 
 @pytest.fixture
-def store(s3_server: str) -> Store:
-    return Store(s3_server)
+def store(moto_server: str) -> Store:
+    return Store(moto_server)
 
 
 def a_wheel(tmp_path: Path, name: str = "cli-pkg", version: str = "1.0", **kw: Any) -> Path:
@@ -177,9 +165,9 @@ def test_missing_file_and_usage_errors(store: Store, tmp_path: Path) -> None:
     assert usage.returncode == 2 and "--bucket" in usage.stderr
 
 
-def test_s3_errors_are_one_line(s3_server: str, tmp_path: Path) -> None:
+def test_s3_errors_are_one_line(moto_server: str, tmp_path: Path) -> None:
     wheel = a_wheel(tmp_path)
-    options = ["--bucket", "no-such-bucket", "--endpoint-url", s3_server]
+    options = ["--bucket", "no-such-bucket", "--endpoint-url", moto_server]
     result = subprocess.run(
         [*serverless_pypi_command(), "upload", str(wheel), *options],
         capture_output=True,

@@ -40,14 +40,7 @@ class LocalIndex:
     credentials: tuple[str, str] | None = None
 
     def s3(self) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=self.s3_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(s3={"addressing_style": "path"}),
-        )
+        return aws_client(self.s3_endpoint)
 
     def auth_headers(self) -> dict[str, str]:
         if self.credentials is None:
@@ -115,6 +108,18 @@ class LocalIndex:
 def serverless_pypi_command() -> list[str]:
     script = Path(sys.executable).with_name("serverless-pypi")
     return [str(script)] if script.exists() else [sys.executable, "-m", "serverless_pypi.cli"]
+
+
+def aws_client(endpoint: str, service: str = "s3") -> Any:
+    """A boto3 client for the local server's AWS endpoint (S3 and SNS), S3 in path style."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(s3={"addressing_style": "path"}),
+    )
 
 
 def start(*args: str, env: dict[str, str] | None = None, log_level: str = "WARNING") -> LocalIndex:

@@ -16,7 +16,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from tfsupport import ROOT
+from support.terraform import ROOT
 
 CHECKOV_VERSION = "3.3.30"
 VENV = ROOT / "build" / "checkov-venv"

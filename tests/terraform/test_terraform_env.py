@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tfsupport import attribute, blocks, module_text
+from support.terraform import attribute, blocks, module_text
 
 from serverless_pypi import config
 

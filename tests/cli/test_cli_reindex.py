@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 
 import boto3
-import pytest
-from localserver import serverless_pypi_command
+from support.localserver import serverless_pypi_command
 
 from serverless_pypi import layout
-
-
-@pytest.fixture
-def s3_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -30,12 +17,12 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_full_reindex_reports_changes_and_keeps_upload_times(s3_server: str) -> None:
-    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+def test_full_reindex_reports_changes_and_keeps_upload_times(moto_server: str) -> None:
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
     s3.create_bucket(Bucket="cli-bucket")
     for key in ("One/one-1.0.tar.gz", "one/one-1.1.tar.gz", "two/two-1.0.tar.gz", "x/y.txt"):
         s3.put_object(Bucket="cli-bucket", Key=key, Body=b"data")
-    first = run("reindex", "--bucket", "cli-bucket", "--endpoint-url", s3_server, "--full")
+    first = run("reindex", "--bucket", "cli-bucket", "--endpoint-url", moto_server, "--full")
     assert first.returncode == 0, first.stderr
     assert "projects=2 files_added=3 files_removed=0" in first.stdout
     assert "  + one" in first.stdout and "  + two" in first.stdout
@@ -43,15 +30,19 @@ def test_full_reindex_reports_changes_and_keeps_upload_times(s3_server: str) -> 
     before = json.loads(s3.get_object(Bucket="cli-bucket", Key=doc_key)["Body"].read())
 
     s3.delete_object(Bucket="cli-bucket", Key="two/two-1.0.tar.gz")
-    second = run("reindex", "--bucket", "cli-bucket", "--endpoint-url", s3_server)
+    second = run("reindex", "--bucket", "cli-bucket", "--endpoint-url", moto_server)
     assert "projects=1 files_added=0 files_removed=1" in second.stdout
     assert "  - two" in second.stdout
     after = json.loads(s3.get_object(Bucket="cli-bucket", Key=doc_key)["Body"].read())
     assert after == before  # nothing re-derived, upload times kept
 
-    one = run("reindex", "--bucket", "cli-bucket", "--endpoint-url", s3_server, "--project", "ONE")
+    one = run(
+        "reindex", "--bucket", "cli-bucket", "--endpoint-url", moto_server, "--project", "ONE"
+    )
     assert one.returncode == 0 and "files_added=0" in one.stdout
-    bad = run("reindex", "--bucket", "cli-bucket", "--endpoint-url", s3_server, "--project", "../x")
+    bad = run(
+        "reindex", "--bucket", "cli-bucket", "--endpoint-url", moto_server, "--project", "../x"
+    )
     assert bad.returncode == 2 and "invalid project name" in bad.stderr
 
 

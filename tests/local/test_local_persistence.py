@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
+from support.localserver import aws_client
 
 from serverless_pypi.local import persistence
 from serverless_pypi.local.persistence import DataDir, DataDirError, file_name
@@ -154,15 +153,6 @@ def _start(data_dir: Path) -> Running:
     )
 
 
-def _client(running: Running) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=running.s3_endpoint_url,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
-
-
 @pytest.fixture
 def started() -> Iterator[list[Running]]:
     runs: list[Running] = []
@@ -185,7 +175,7 @@ def test_objects_and_metadata_survive_a_restart(tmp_path: Path, started: list[Ru
     first = _start(data_dir)
     started.append(first)
     assert first.settings is not None and first.settings.uploads == "unauthenticated-insecure"
-    s3 = _client(first)
+    s3 = aws_client(first.s3_endpoint_url)
     for i, key in enumerate(HOSTILE_KEYS):
         s3.put_object(
             Bucket=first.bucket,
@@ -208,7 +198,7 @@ def test_objects_and_metadata_survive_a_restart(tmp_path: Path, started: list[Ru
 
     second = _start(data_dir)
     started.append(second)
-    s3 = _client(second)
+    s3 = aws_client(second.s3_endpoint_url)
     objects = _all_objects(s3, second.bucket)
     expected = {k: f"body {i}".encode() for i, k in enumerate(HOSTILE_KEYS) if k != "a/../../b"}
     expected["big/big-1.0.whl"] = big
@@ -233,7 +223,7 @@ def test_mirror_is_idempotent_and_follows_the_current_state(
 ) -> None:
     running = _start(tmp_path / "data")
     started.append(running)
-    s3 = _client(running)
+    s3 = aws_client(running.s3_endpoint_url)
     mirror = persistence.Mirror(s3, running.bucket, running.data)
     s3.put_object(Bucket=running.bucket, Key="p/a.whl", Body=b"v1")
     mirror("p/a.whl")
@@ -256,6 +246,6 @@ def test_ephemeral_directory_is_deleted_at_stop(started: list[Running]) -> None:
     )
     started.append(running)
     assert running.temp_dir is not None and running.temp_dir.is_dir()
-    _client(running).put_object(Bucket=running.bucket, Key="a/b.whl", Body=b"x")
+    aws_client(running.s3_endpoint_url).put_object(Bucket=running.bucket, Key="a/b.whl", Body=b"x")
     running.stop()
     assert not running.temp_dir.exists()

@@ -8,7 +8,7 @@ import tarfile
 import zipfile
 
 import pytest
-from dists import sdist_bytes, wheel_bytes
+from support.dists import sdist_bytes, wheel_bytes
 
 from serverless_pypi import archive
 

@@ -7,24 +7,13 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from clients import installed_version, new_venv, pip, run
-from dists import wheel_bytes, wheel_filename, write
-from localserver import LocalIndex, serverless_pypi_command, start, wait_for
+from support.clients import installed_version, new_venv, pip, run
+from support.dists import wheel_bytes, wheel_filename, write
+from support.localserver import LocalIndex, serverless_pypi_command, wait_for
 
 from serverless_pypi import layout, names
-
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def index() -> Iterator[LocalIndex]:
-    server = start("--ephemeral")
-    yield server
-    assert server.stop() == 0
 
 
 def command(index: LocalIndex, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""Helpers shared by the tests/test_terraform_*.py files.
+"""Helpers shared by the tests/terraform/test_terraform_*.py files.
 
 Terraform uses the local provider mirror when this machine has one (the same rule as the
 Makefile), so tests never reach the public registry; elsewhere a plain ``terraform init`` works.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_MIRROR = Path("/opt/tf-plugins")
 CLI_CONFIG = ROOT / ".ci" / "terraform.rc"
 EXAMPLES = ("examples/minimal", "examples/complete")

@@ -10,9 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 import pytest
-from apigw import http_event
 from botocore.exceptions import ClientError, EndpointConnectionError
-from dists import wheel_bytes
+from support.apigw import http_event
+from support.dists import wheel_bytes
 
 from serverless_pypi import config, layout
 from serverless_pypi.api.app import ApiApp

@@ -3,22 +3,12 @@ chain, into throwaway virtualenvs. Distributions are built here; nothing touches
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clients import INSTALLERS, installed_version, new_venv
-from dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename
-from localserver import LocalIndex, start, wait_for
-
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def index() -> Iterator[LocalIndex]:
-    server = start("--ephemeral")
-    yield server
-    assert server.stop() == 0
+from support.clients import INSTALLERS, installed_version, new_venv
+from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename
+from support.localserver import LocalIndex, wait_for
 
 
 @pytest.mark.parametrize("installer", sorted(INSTALLERS))

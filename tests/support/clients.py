@@ -1,4 +1,4 @@
-"""Real pip and uv, run against a local index into throwaway virtualenvs."""
+"""Real pip, uv and twine, run against a local index (installing into throwaway virtualenvs)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from localserver import LocalIndex, tool
+
+from support.localserver import LocalIndex, tool
 
 CLIENT_TIMEOUT = 180
 
@@ -62,10 +63,7 @@ def pip(
         index.index_url,
         *args,
     ]
-    result = run(command, tmp_path)
-    if check:
-        assert result.returncode == 0, result.stdout + result.stderr
-    return result
+    return _install(command, tmp_path, check)
 
 
 def uv(
@@ -81,6 +79,10 @@ def uv(
         index.index_url,
         *args,
     ]
+    return _install(command, tmp_path, check)
+
+
+def _install(command: list[str], tmp_path: Path, check: bool) -> subprocess.CompletedProcess[str]:
     result = run(command, tmp_path)
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
@@ -98,3 +100,31 @@ def installed_version(python: Path, module: str) -> str:
 
 
 INSTALLERS = {"pip": pip, "uv": uv}
+
+
+def upload_url(index: LocalIndex) -> str:
+    """The legacy upload API, where twine and ``uv publish`` send files."""
+    return index.index_url.removesuffix("simple/") + "legacy/"
+
+
+def twine(
+    index: LocalIndex, tmp_path: Path, *files: Path, credentials: tuple[str, str] = ("ci", "secret")
+) -> tuple[int, str]:
+    """Upload ``files`` with twine as ``credentials`` (user, password): exit code and output."""
+    user, password = credentials
+    command = [
+        required_tool("twine"),
+        "upload",
+        "--verbose",
+        "--non-interactive",
+        "--disable-progress-bar",
+        "--repository-url",
+        upload_url(index),
+        "-u",
+        user,
+        "-p",
+        password,
+        *map(str, files),
+    ]
+    result = run(command, tmp_path)
+    return result.returncode, result.stdout + result.stderr

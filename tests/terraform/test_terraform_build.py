@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from tfsupport import ROOT
+from support.terraform import ROOT
 
 BUILDER = ROOT / "src" / "lambda_build.py"
 

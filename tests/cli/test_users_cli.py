@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import io
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -19,17 +18,6 @@ READER_PASSWORD = "Reader-pass-1"
 UPLOADER_PASSWORD = "Uploader-pass-2"
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 def _client(endpoint: str) -> Any:
     return boto3.client(
         "cognito-idp",
@@ -41,9 +29,9 @@ def _client(endpoint: str) -> Any:
 
 
 @pytest.fixture
-def pool(endpoint: str) -> Pool:
+def pool(moto_server: str) -> Pool:
     """A fresh pool per test, made like ``serve --auth`` makes its own."""
-    return create_pool(_client(endpoint))
+    return create_pool(_client(moto_server))
 
 
 def run(
@@ -210,14 +198,14 @@ def test_existing_user(users_cli: Any) -> None:
 
 
 def test_unknown_pool_and_bad_pool_id(
-    endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    moto_server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    missing = Pool(endpoint, "us-east-1", f"us-east-1_{uuid.uuid4().hex}", "", "uploaders")
+    missing = Pool(moto_server, "us-east-1", f"us-east-1_{uuid.uuid4().hex}", "", "uploaders")
     code, _, err = run(missing, "list", monkeypatch=monkeypatch, capsys=capsys)
     assert code == 1
     assert err.startswith("serverless-pypi users: ResourceNotFoundException: ")
     assert "Traceback" not in err
-    bad = Pool(endpoint, "us-east-1", "nounderscore", "", "uploaders")
+    bad = Pool(moto_server, "us-east-1", "nounderscore", "", "uploaders")
     code, _, err = run(bad, "list", monkeypatch=monkeypatch, capsys=capsys)
     assert code == 2
     assert "not a user pool id" in err

@@ -20,10 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from dists import wheel_bytes, wheel_filename
+from support.dists import wheel_bytes, wheel_filename
+from support.localserver import aws_client
 
 from serverless_pypi.local import serve
 from serverless_pypi.local.serve import Options, Running, start
@@ -44,15 +43,6 @@ def _get(url: str, accept: str = JSON, follow: bool = True) -> tuple[int, dict[s
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
-
-
-def _s3(running: Running) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=running.s3_endpoint_url,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
 
 
 def _project_names(index_url: str) -> list[str]:
@@ -84,7 +74,9 @@ def test_a_wheel_put_into_the_bucket_is_served(running: Running) -> None:
     assert _project_names(running.index_url) == []
     data = wheel_bytes("My_Pkg", "1.0")
     filename = wheel_filename("My_Pkg", "1.0")
-    _s3(running).put_object(Bucket=running.bucket, Key=f"My_Pkg/{filename}", Body=data)
+    aws_client(running.s3_endpoint_url).put_object(
+        Bucket=running.bucket, Key=f"My_Pkg/{filename}", Body=data
+    )
 
     # No waiting: the S3 → SNS → reindex chain ran before put_object returned.
     assert _project_names(running.index_url) == ["my-pkg"]
@@ -98,7 +90,9 @@ def test_a_wheel_put_into_the_bucket_is_served(running: Running) -> None:
     assert headers["Location"].startswith(running.s3_endpoint_url + "/")
     assert _get(file_url, accept="*/*")[2] == data
 
-    _s3(running).delete_object(Bucket=running.bucket, Key=f"My_Pkg/{filename}")
+    aws_client(running.s3_endpoint_url).delete_object(
+        Bucket=running.bucket, Key=f"My_Pkg/{filename}"
+    )
     assert _project_names(running.index_url) == []
 
 
@@ -106,7 +100,7 @@ def test_the_index_survives_a_restart(tmp_path: Path) -> None:
     first = start(Options(port=0, data_dir=tmp_path / "data"), out=io.StringIO())
     try:
         for name in ("alpha", "Beta.Two"):
-            _s3(first).put_object(
+            aws_client(first.s3_endpoint_url).put_object(
                 Bucket=first.bucket,
                 Key=f"{name}/{wheel_filename(name, '1.0')}",
                 Body=wheel_bytes(name, "1.0"),
@@ -122,7 +116,7 @@ def test_the_index_survives_a_restart(tmp_path: Path) -> None:
 
 def test_serving_an_existing_bucket_rebuilds_its_index_at_start(running: Running) -> None:
     # The embedded moto of one server stands in for "an existing S3-compatible bucket".
-    s3 = _s3(running)
+    s3 = aws_client(running.s3_endpoint_url)
     s3.create_bucket(Bucket="existing")
     s3.put_object(
         Bucket="existing",
@@ -233,12 +227,7 @@ def test_command_prints_its_urls_and_stops_cleanly(tmp_path: Path, stop_signal: 
             data_dir = Path(found["data: "].removeprefix("(ephemeral) "))
             assert data_dir.is_dir()
 
-            s3 = boto3.client(
-                "s3",
-                endpoint_url=s3_endpoint,
-                region_name="us-east-1",
-                config=Config(s3={"addressing_style": "path"}),
-            )
+            s3 = aws_client(s3_endpoint)
             s3.put_object(
                 Bucket=bucket,
                 Key=f"delta/{wheel_filename('delta', '1.0')}",

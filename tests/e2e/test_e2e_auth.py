@@ -17,11 +17,9 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from clients import INSTALLERS, installed_version, new_venv, pip, required_tool, run, uv
-from dists import wheel_bytes, wheel_filename, write
-from localserver import LocalIndex, serverless_pypi_command, start, wait_for
-
-pytestmark = pytest.mark.e2e
+from support.clients import INSTALLERS, installed_version, new_venv, pip, twine, upload_url, uv
+from support.dists import wheel_bytes, wheel_filename, write
+from support.localserver import LocalIndex, serverless_pypi_command, start, wait_for
 
 # Test users of throwaway pools; distinctive, so that a leak is found by a plain search.
 READER = ("reader", "Rd-Secret-7qx1")
@@ -91,6 +89,8 @@ def add_users(index: LocalIndex) -> None:
 
 @pytest.fixture(scope="module")
 def index() -> Iterator[LocalIndex]:
+    """This module's index needs sign-in (it overrides the open one in conftest): an ``--auth``
+    server with a reader and an uploader, which must log no credential."""
     server = start("--auth", "--ephemeral", log_level="INFO")
     try:
         assert server.user_pool_id and server.cognito_endpoint
@@ -245,37 +245,21 @@ def test_file_redirects_never_carry_credentials(index: LocalIndex, method: str) 
 # -- uploading ---------------------------------------------------------------------------------
 
 
-def twine(index: LocalIndex, tmp_path: Path, wheel: Path, *credentials: str) -> tuple[int, str]:
-    command = [
-        required_tool("twine"),
-        "upload",
-        "--verbose",
-        "--non-interactive",
-        "--disable-progress-bar",
-        "--repository-url",
-        base_url(index) + "legacy/",
-        *credentials,
-        str(wheel),
-    ]
-    result = run(command, tmp_path)
-    return result.returncode, result.stdout + result.stderr
-
-
 def test_twine_upload_needs_the_uploaders_group(index: LocalIndex, tmp_path: Path) -> None:
     wheel = write(tmp_path, wheel_filename("auth-up", "1.0"), wheel_bytes("auth-up", "1.0"))
 
-    code, output = twine(index, tmp_path, wheel, "-u", READER[0], "-p", READER[1])
+    code, output = twine(index, tmp_path, wheel, credentials=READER)
     assert code != 0
     assert "403" in output
-    code, output = twine(index, tmp_path, wheel, "-u", UPLOADER[0], "-p", WRONG)
+    code, output = twine(index, tmp_path, wheel, credentials=(UPLOADER[0], WRONG))
     assert code != 0
     assert "401" in output
-    code, output = twine(index, tmp_path, wheel, "-u", "", "-p", "")
+    code, output = twine(index, tmp_path, wheel, credentials=("", ""))
     assert code != 0
     assert "401" in output or "credential" in output.lower()
     assert index.project_files("auth-up") == {}
 
-    code, output = twine(index, tmp_path, wheel, "-u", UPLOADER[0], "-p", UPLOADER[1])
+    code, output = twine(index, tmp_path, wheel, credentials=UPLOADER)
     assert code == 0, output
     wait_for(lambda: wheel.name in index.project_files("auth-up"), what="auth-up indexed")
     python = new_venv(tmp_path)
@@ -290,7 +274,7 @@ def test_twine_upload_needs_the_uploaders_group(index: LocalIndex, tmp_path: Pat
 
 def test_an_upload_without_credentials_gets_401_with_the_challenge(index: LocalIndex) -> None:
     status, headers, _ = fetch(
-        base_url(index) + "legacy/",
+        upload_url(index),
         method="POST",
         data=b"x",
         headers={"Content-Type": "multipart/form-data; boundary=x"},
@@ -322,7 +306,7 @@ def test_users_survive_a_restart(tmp_path: Path) -> None:
         assert fetch(second.index_url, (READER[0], WRONG))[0] == 401
         # Still a reader, not an uploader: the group came back too.
         status, _, _ = fetch(
-            base_url(second) + "legacy/",
+            upload_url(second),
             READER,
             method="POST",
             data=b"x",

@@ -7,45 +7,15 @@ import json
 import random
 import threading
 from typing import Any
-from urllib.parse import quote_plus
 
 import pytest
+from support.s3events import s3_event, s3_record, sns_event
 
 from serverless_pypi import config, documents, layout, render
 from serverless_pypi.errors import PreconditionFailed
 from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.reindex.project import Outcome
 from serverless_pypi.storage import Bucket
-
-
-def s3_record(bucket: str, key: str, event: str = "ObjectCreated:Put") -> dict[str, Any]:
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "eventName": event,
-        "eventTime": "2026-11-21T10:00:00.000Z",
-        "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key), "size": 1}},
-    }
-
-
-def sns_event(*messages: Any) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "Sns": {
-                    "Type": "Notification",
-                    "TopicArn": "arn:aws:sns:us-east-1:1:t",
-                    "Message": m if isinstance(m, str) else json.dumps(m),
-                },
-            }
-            for m in messages
-        ]
-    }
-
-
-def s3_event(bucket: str, *keys: str, event: str = "ObjectCreated:Put") -> dict[str, Any]:
-    return sns_event({"Records": [s3_record(bucket, k, event) for k in keys]})
 
 
 def root_projects(bucket: Bucket) -> list[str]:

@@ -12,9 +12,9 @@ import time
 from typing import Any
 
 import pytest
-from apigw import http_event
-from dists import sdist_bytes, wheel_bytes
-from test_reindex import s3_event
+from support.apigw import http_event
+from support.dists import sdist_bytes, wheel_bytes
+from support.s3events import s3_event
 
 from serverless_pypi import config, layout
 from serverless_pypi.api.app import ApiApp

@@ -11,6 +11,7 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 from botocore.config import Config
+from support.localserver import aws_client
 
 from serverless_pypi.local.serve import Options, Running, start
 
@@ -70,17 +71,8 @@ def running() -> Iterator[Running]:
     run.stop()
 
 
-def _client(running: Running, service: str = "s3") -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=running.s3_endpoint_url,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
-
-
 def test_bucket_topic_and_subscription_are_wired_like_the_module(running: Running) -> None:
-    s3, sns = _client(running), _client(running, "sns")
+    s3, sns = aws_client(running.s3_endpoint_url), aws_client(running.s3_endpoint_url, "sns")
     config = s3.get_bucket_notification_configuration(Bucket=running.bucket)
     (topic_config,) = config["TopicConfigurations"]
     assert set(topic_config["Events"]) == {"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}
@@ -99,7 +91,7 @@ def test_bucket_topic_and_subscription_are_wired_like_the_module(running: Runnin
 
 
 def test_handler_sees_the_finished_object_at_event_time(running: Running) -> None:
-    s3 = _client(running)
+    s3 = aws_client(running.s3_endpoint_url)
     s3.put_object(
         Bucket=running.bucket,
         Key="My_Pkg/my_pkg-1.0-py3-none-any.whl",
@@ -129,7 +121,7 @@ def test_handler_sees_the_finished_object_at_event_time(running: Running) -> Non
 
 
 def test_stop_unsubscribes_and_frees_the_ports(running: Running) -> None:
-    sns = _client(running, "sns")
+    sns = aws_client(running.s3_endpoint_url, "sns")
     topic_arn = sns.list_topics()["Topics"][0]["TopicArn"]
     emulator = running.emulator
     running.stop()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from apigw import http_event
-from dists import wheel_bytes
-from forms import multipart, upload_fields
+from support.apigw import http_event
+from support.dists import wheel_bytes
+from support.forms import multipart, upload_fields
 
 from serverless_pypi import config
 from serverless_pypi.api.app import ApiApp

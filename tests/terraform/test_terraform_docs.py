@@ -4,7 +4,7 @@ modules/cognito/README.md's match the submodule's.
 The tables between the BEGIN_TF_DOCS/END_TF_DOCS markers are generated from the .tf files (in
 file order, like terraform-docs' markdown table). After changing an input or output, regenerate:
 
-    .venv/bin/python tests/test_terraform_docs.py
+    .venv/bin/python tests/terraform/test_terraform_docs.py
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from tfsupport import ROOT, attribute, blocks, hcl_string
+
+if __name__ == "__main__":  # run as a script: make tests/support importable, as pytest does
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from support.terraform import ROOT, attribute, blocks, hcl_string
 
 DOC = ROOT / "README.md"
 COGNITO = ROOT / "modules" / "cognito"
@@ -62,7 +65,8 @@ def _section(text: str) -> str:
 @pytest.mark.parametrize("doc", DOCS, ids=lambda doc: str(doc.relative_to(ROOT)))
 def test_docs_tables_match_variables_and_outputs(doc: Path) -> None:
     assert _section(doc.read_text()) == render(DOCS[doc]), (
-        f"{doc.relative_to(ROOT)} is out of date: run .venv/bin/python tests/test_terraform_docs.py"
+        f"{doc.relative_to(ROOT)} is out of date: "
+        "run .venv/bin/python tests/terraform/test_terraform_docs.py"
     )
 
 

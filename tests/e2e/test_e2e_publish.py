@@ -5,47 +5,14 @@ from __future__ import annotations
 import hashlib
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from clients import installed_version, new_venv, pip, required_tool, run
-from dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename, write
-from forms import multipart, upload_fields
-from localserver import LocalIndex, start, wait_for
-
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def index() -> Iterator[LocalIndex]:
-    server = start("--ephemeral")
-    yield server
-    assert server.stop() == 0
-
-
-def upload_url(index: LocalIndex) -> str:
-    return index.index_url.removesuffix("simple/") + "legacy/"
-
-
-def twine(index: LocalIndex, tmp_path: Path, *files: Path) -> tuple[int, str]:
-    command = [
-        required_tool("twine"),
-        "upload",
-        "--verbose",
-        "--non-interactive",
-        "--disable-progress-bar",
-        "--repository-url",
-        upload_url(index),
-        "-u",
-        "ci",
-        "-p",
-        "secret",
-        *map(str, files),
-    ]
-    result = run(command, tmp_path)
-    return result.returncode, result.stdout + result.stderr
+from support.clients import installed_version, new_venv, pip, required_tool, run, twine, upload_url
+from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename, write
+from support.forms import multipart, upload_fields
+from support.localserver import LocalIndex, wait_for
 
 
 def bucket_keys(index: LocalIndex) -> set[str]:

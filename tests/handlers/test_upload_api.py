@@ -6,9 +6,9 @@ import hashlib
 from typing import Any
 
 import pytest
-from apigw import http_event
-from dists import sdist_bytes, wheel_bytes
-from forms import multipart, upload_fields
+from support.apigw import http_event
+from support.dists import sdist_bytes, wheel_bytes
+from support.forms import multipart, upload_fields
 
 from serverless_pypi import config
 from serverless_pypi.api.app import MAX_UPLOAD_BYTES, ApiApp

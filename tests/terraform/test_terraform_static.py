@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tfsupport import EXAMPLES, ROOT, init, run_tf
+from support.terraform import EXAMPLES, ROOT, init, run_tf
 
 SUBMODULES = ("modules/cognito",)
 

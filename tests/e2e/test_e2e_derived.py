@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from clients import INSTALLERS, installed_version, new_venv, pip, uv
-from dists import wheel_bytes, wheel_filename
-from localserver import LocalIndex, start
-
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def index() -> Iterator[LocalIndex]:
-    server = start("--ephemeral", log_level="INFO")
-    yield server
-    assert server.stop() == 0
+from support.clients import INSTALLERS, installed_version, new_venv, pip, uv
+from support.dists import wheel_bytes, wheel_filename
+from support.localserver import LocalIndex
 
 
 def publish_wheel(index: LocalIndex, name: str, version: str, **kwargs: object) -> bytes:

@@ -1,0 +1,1 @@
+"""Helpers shared by the test directories: events, distributions, clients, the local server."""
