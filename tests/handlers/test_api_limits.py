@@ -6,16 +6,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from apigw import http_event
-from dists import wheel_bytes
-from forms import multipart, upload_fields
+from support.apigw import http_event
+from support.dists import wheel_bytes
+from support.forms import multipart, upload_fields
 
 from serverless_pypi import config
 from serverless_pypi.api.app import MAX_UPLOAD_BYTES, ApiApp
 from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.storage import Bucket
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_too_large_upload_is_413_with_the_limit_and_the_cli(bucket: Bucket) -> None:

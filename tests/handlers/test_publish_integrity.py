@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apigw import http_event
-from dists import metadata_text, sdist_bytes, wheel_bytes, write
-from forms import multipart, upload_fields
+from support.apigw import http_event
+from support.dists import metadata_text, sdist_bytes, wheel_bytes, write
+from support.forms import multipart, upload_fields
 
 from serverless_pypi import config, publish
 from serverless_pypi.api.app import ApiApp
