@@ -75,6 +75,6 @@ def setup(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:
         logger.addHandler(handler)
         logger.propagate = False
     assert isinstance(handler, logging.StreamHandler)
-    handler.setStream(stream or _CurrentStdout())  # type: ignore[arg-type]
+    handler.setStream(stream or _CurrentStdout())
     logger.setLevel(level)
     return logger

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -100,23 +100,25 @@ def make_client(settings: Settings) -> S3Client:
     botocore is used directly (not boto3) because importing boto3 adds to every cold start
     and the index needs nothing from it.
     """
-    s3_options: dict[str, str] = {"us_east_1_regional_endpoint": "regional"}
-    s3_options["addressing_style"] = "path" if settings.s3_endpoint_url else "virtual"
     config = Config(
         signature_version="s3v4",
-        s3=s3_options,
+        s3={
+            "us_east_1_regional_endpoint": "regional",
+            "addressing_style": "path" if settings.s3_endpoint_url else "virtual",
+        },
         retries={"mode": "standard", "max_attempts": 3},
         connect_timeout=5,
         read_timeout=20,
         # A full rebuild's threads (reindex.REBUILD_WORKERS) each hold a connection.
         max_pool_connections=16,
     )
-    return get_session().create_client(
+    client = get_session().create_client(
         "s3",
         region_name=settings.region,
         endpoint_url=settings.s3_endpoint_url,
         config=config,
     )
+    return cast("S3Client", client)
 
 
 class Bucket:
@@ -267,7 +269,7 @@ class Bucket:
         upload_id = created["UploadId"]
         operation = "UploadPart"
         try:
-            sent: list[dict[str, Any]] = []
+            sent: list[Any] = []
             done = 0
             for number, chunk in enumerate(parts, start=1):
                 answer = self.client.upload_part(
@@ -278,10 +280,10 @@ class Bucket:
                 if on_part is not None:
                     on_part(done)
             operation = "CompleteMultipartUpload"
-            condition = {"IfNoneMatch": "*"} if if_none_match else {}
-            self.client.complete_multipart_upload(
-                **common, UploadId=upload_id, MultipartUpload={"Parts": sent}, **condition
-            )
+            completion: dict[str, Any] = {"MultipartUpload": {"Parts": sent}}
+            if if_none_match:
+                completion["IfNoneMatch"] = "*"
+            self.client.complete_multipart_upload(**common, UploadId=upload_id, **completion)
         except BaseException as exc:
             with suppress(ClientError, BotoCoreError):
                 self.client.abort_multipart_upload(**common, UploadId=upload_id)

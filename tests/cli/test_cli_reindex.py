@@ -46,22 +46,22 @@ def test_full_reindex_reports_changes_and_keeps_upload_times(moto_server: str) -
     assert bad.returncode == 2 and "invalid project name" in bad.stderr
 
 
-def test_verify_repairs_and_lists_each_difference(s3_server: str) -> None:
-    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
-    s3.create_bucket(Bucket="cli-bucket")
-    s3.put_object(Bucket="cli-bucket", Key="one/one-1.0.tar.gz", Body=b"data")
-    assert run("reindex", "--bucket", "cli-bucket", "--endpoint-url", s3_server).returncode == 0
+def test_verify_repairs_and_lists_each_difference(moto_server: str) -> None:
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+    s3.create_bucket(Bucket="cli-verify")
+    s3.put_object(Bucket="cli-verify", Key="one/one-1.0.tar.gz", Body=b"data")
+    assert run("reindex", "--bucket", "cli-verify", "--endpoint-url", moto_server).returncode == 0
     doc_key = layout.project_doc_key("one")
-    good = s3.get_object(Bucket="cli-bucket", Key=doc_key)["Body"].read()
+    good = s3.get_object(Bucket="cli-verify", Key=doc_key)["Body"].read()
     document = json.loads(good)
     document["files"]["one/one-1.0.tar.gz"]["sha256"] = "0" * 64
-    s3.put_object(Bucket="cli-bucket", Key=doc_key, Body=json.dumps(document).encode())
+    s3.put_object(Bucket="cli-verify", Key=doc_key, Body=json.dumps(document).encode())
 
-    verify = ("reindex", "--bucket", "cli-bucket", "--endpoint-url", s3_server, "--verify")
+    verify = ("reindex", "--bucket", "cli-verify", "--endpoint-url", moto_server, "--verify")
     first = run(*verify)
     assert first.returncode == 0, first.stderr
     assert "differences=" in first.stdout and "differences=0" not in first.stdout
     assert f"  ! one/one-1.0.tar.gz: sha256 recorded as '{'0' * 64}'" in first.stdout
-    assert s3.get_object(Bucket="cli-bucket", Key=doc_key)["Body"].read() == good
+    assert s3.get_object(Bucket="cli-verify", Key=doc_key)["Body"].read() == good
     again = run(*verify, "--project", "one")
     assert "differences=0" in again.stdout and "  ! " not in again.stdout

@@ -12,6 +12,8 @@ import io
 import logging
 from typing import Any
 
+from packaging.utils import NormalizedName
+
 from serverless_pypi import catalog, config, documents, errors, layout, logs, names, render
 from serverless_pypi.api import auth, gateway
 from serverless_pypi.api.gateway import HttpError, Request, Response
@@ -162,7 +164,7 @@ class ApiApp:
             return listed
         return gateway.page(request, listed, content_type, PAGE_CACHE)
 
-    def _listed_page(self, project: str, fmt: Format) -> bytes | Response:
+    def _listed_page(self, project: NormalizedName, fmt: Format) -> bytes | Response:
         """A page from a listing, for a project the reindex Lambda has not indexed yet."""
         prefixes = catalog.spellings(self.bucket, project)
         files = catalog.project_files(self.bucket, prefixes)

@@ -168,8 +168,8 @@ def rebuild_all(
         wait_until_at_most(0)
     _drop_vanished(bucket, outcomes, seen_prefixes)
     if verify:  # after every prefix of a project is applied: its pages are final
-        for project in sorted(outcomes):
-            index = ProjectIndex(bucket, project, verify=True)
+        for name in sorted(outcomes):
+            index = ProjectIndex(bucket, name, verify=True)
             index.check_pages(repair=True)
             found.update(index.differences)
     report = root.reconcile(outcomes, replace_all=True)
