@@ -158,3 +158,44 @@ def real_wheel(entries: int = 20_000) -> bytes:
             archive.writestr(f"pkg/sub{i % 40}/module_{i}.py", f"VALUE = {i}\n")
         archive.writestr("pkg-1.0.dist-info/METADATA", PKG_INFO)
     return buffer.getvalue()
+
+
+BOUNDARY = "b0undary"
+FORM_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def form_long_disposition(size: int = 500_000) -> bytes:
+    """One part whose Content-Disposition line is ``size`` bytes long (the issue's 10.8 s)."""
+    name = "n" * size
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\nv\r\n'
+        f"--{BOUNDARY}--\r\n"
+    ).encode()
+
+
+def form_many_fields(fields: int = 70_000) -> bytes:
+    """``fields`` tiny fields (the issue's 4 MB body, 23.5 s)."""
+    part = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f"\r\n\r\nv\r\n'.encode()
+    return part * fields + f"--{BOUNDARY}--\r\n".encode()
+
+
+def form_many_headers(headers: int = 100_000) -> bytes:
+    """One part with ``headers`` short header lines."""
+    return (
+        f"--{BOUNDARY}\r\n".encode()
+        + b"X-A: b\r\n" * headers
+        + f'Content-Disposition: form-data; name="f"\r\n\r\nv\r\n--{BOUNDARY}--\r\n'.encode()
+    )
+
+
+def form_false_delimiters(size: int = 4_000_000) -> bytes:
+    """A field whose value is line after line that starts like the delimiter but is not one."""
+    line = f"\r\n--{BOUNDARY}x".encode()
+    value = line * (size // len(line))
+    return (
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="content"; filename="a.whl"\r\n\r\n'
+        ).encode()
+        + value
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
