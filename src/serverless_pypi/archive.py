@@ -51,6 +51,9 @@ _EMPTY_BLOCK = bytes(_BLOCK)
 #: Member types whose size counts as data that follows (``tarfile``'s rule); others have none.
 _DIST_INFO_METADATA = re.compile(rb"[^/]+\.dist-info/METADATA")
 _ZIP_PKG_INFO = re.compile(rb"[^/]*/PKG-INFO")
+_HINTS = (b"/METADATA", b"/PKG-INFO")
+#: A central directory record: signature, then the name, extra and comment lengths.
+_CD_RECORD = struct.Struct("<4s24xHHH")
 _TYPES_WITHOUT_DATA = frozenset(b"123456")
 _REGULAR_TYPES = frozenset(b"07\0")
 
@@ -133,23 +136,22 @@ def _central_directory(spool: BinaryIO) -> tuple[bytes, int]:
 
 
 def _zip_find(cd: bytes, wanted: re.Pattern[bytes]) -> list[int]:
-    """Offsets in ``cd`` of the entries whose name matches ``wanted``: one small step a record."""
+    """Offsets in ``cd`` of the entries whose name matches ``wanted``: one small step a record
+    (``zipfile`` builds a ZipInfo for each), and no more records than the bound."""
     found: list[int] = []
-    pos = count = 0
-    while pos < len(cd):
-        count += 1
-        if count > MAX_WHEEL_ENTRIES:
-            raise _Unreadable(f"zip has more than {MAX_WHEEL_ENTRIES:,} entries")
-        if cd[pos : pos + 4] != b"PK\x01\x02" or pos + 46 > len(cd):
+    unpack, size, pos = _CD_RECORD.unpack_from, len(cd), 0
+    for _ in range(MAX_WHEEL_ENTRIES):
+        if pos >= size:
+            return found
+        signature, n, m, k = unpack(cd, pos)
+        if signature != b"PK\x01\x02":
             raise _Unreadable("not a readable zip: bad central directory")
-        n, m, k = struct.unpack_from("<HHH", cd, pos + 28)
-        name_end = pos + 46 + n
-        hinted = cd.endswith(b"/METADATA", pos + 46, name_end) or cd.endswith(
-            b"/PKG-INFO", pos + 46, name_end
-        )
-        if hinted and wanted.fullmatch(cd, pos + 46, name_end):
-            found.append(pos)
-        pos = name_end + m + k
+        name = pos + 46
+        pos = name + n + m + k
+        if cd.endswith(_HINTS, name, name + n) and wanted.fullmatch(cd, name, name + n):
+            found.append(name - 46)
+    if pos < size:
+        raise _Unreadable(f"zip has more than {MAX_WHEEL_ENTRIES:,} entries")
     return found
 
 
