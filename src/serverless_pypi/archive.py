@@ -9,16 +9,22 @@ The work done to find the metadata is bounded, because uploads and every reindex
 files anyone with upload rights chose (``tarfile`` costs ~20 µs a member and ``zipfile`` ~4 µs
 an entry, both in Python, and a gzip bomb expands a thousandfold):
 
-- an sdist (``.tar.gz``) is walked by a small header reader over ``zlib`` (C speed, ~1 µs a
-  member) for at most ``MAX_SDIST_MEMBERS`` members and ``MAX_SDIST_INFLATED`` decompressed
-  bytes before its PKG-INFO. hatchling, flit, poetry-core and maturin write PKG-INFO *last*,
-  so these bounds must hold a whole real sdist: 20,000 files and 64 MiB of sources are well
-  past normal packages (setuptools puts PKG-INFO near the start anyway).
+- an sdist (``.tar.gz``) is walked by a small header reader over ``zlib`` (~1-2 µs a member,
+  no member list) for at most ``MAX_SDIST_MEMBERS`` members and ``MAX_SDIST_INFLATED``
+  decompressed bytes before its PKG-INFO. hatchling, flit, poetry-core and maturin write
+  PKG-INFO *last*, so the bounds must hold a whole real sdist: 20,000 files and 64 MiB of
+  sources are well past normal packages (setuptools puts PKG-INFO near the start anyway).
+  Inflating is already C; its worst case is long runs of one byte (~400 MB/s on the
+  benchmark machine), so the inflated bound is what a bomb costs: ~170 ms at 64 MiB. Lowering
+  it to 16 MiB would make that ~45 ms but refuse real PKG-INFO-last sdists (a Rust project's).
 - a wheel's entry count is read from the zip's end-of-central-directory record before
   anything else, at most ``MAX_WHEEL_ENTRIES`` (real wheels reach 10k-30k), and its
-  ``*.dist-info/METADATA`` is found by a lean walk of the central directory.
+  ``*.dist-info/METADATA`` is found by a walk of the central directory of one ``struct`` call
+  a record (~0.5 µs); only that member is decompressed.
 - METADATA and PKG-INFO are read to ``MAX_METADATA_BYTES`` + 1 at most, so a zip bomb there
   costs nothing.
+
+Past a bound, ``problem`` names it; sha256 and size are always over the whole stream.
 """
 
 from __future__ import annotations

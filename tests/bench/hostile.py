@@ -194,7 +194,8 @@ def form_false_delimiters(size: int = 4_000_000) -> bytes:
     value = line * (size // len(line))
     return (
         (
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="content"; filename="a.whl"\r\n\r\n'
+            f"--{BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="content"; filename="a.whl"\r\n\r\n'
         ).encode()
         + value
         + f"\r\n--{BOUNDARY}--\r\n".encode()
