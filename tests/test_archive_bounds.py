@@ -6,6 +6,7 @@ a huge central directory, a METADATA zip bomb); outcomes are asserted, never tim
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import tarfile
@@ -220,3 +221,37 @@ def test_zip_sdist_first_pkg_info() -> None:
         z.writestr("pkg-1.0/src/PKG-INFO", b"Name: deep\n\n")
         z.writestr("pkg-1.0/PKG-INFO", PKG_INFO)
     assert facts(buffer.getvalue(), "pkg-1.0.zip").requires_python == ">=3.9"
+
+
+def test_at_the_bounds_sdists_pass() -> None:
+    members = facts(hostile.tar_many_members(archive.MAX_SDIST_MEMBERS - 1), SDIST)
+    assert members.problem is None and members.requires_python == ">=3.9"
+    inflated = facts(hostile.tar_bomb(archive.MAX_SDIST_INFLATED - 4 * 1024 * 1024), SDIST)
+    assert inflated.problem is None and inflated.requires_python == ">=3.9"
+
+
+def test_cut_short_after_some_members() -> None:
+    whole = tar_gz([regular(f"pkg-1.0/f{i}.py", b"x" * 3000) for i in range(20)])
+    result = facts(whole[: len(whole) // 2], SDIST)
+    assert result.problem is not None and "archive" in result.problem
+
+
+def test_concatenated_gzip_members() -> None:
+    """gzip allows several members in one file; tarfile reads them as one stream."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, data in (("pkg-1.0/a.py", b"a" * 700), ("pkg-1.0/PKG-INFO", PKG_INFO)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    tar_bytes = raw.getvalue()
+    data = gzip.compress(tar_bytes[:1024]) + gzip.compress(tar_bytes[1024:])
+    assert tarfile_pkg_info(data) == PKG_INFO
+    assert facts(data, SDIST).requires_python == ">=3.9"
+
+
+def test_pax_header_of_empty_records_ends() -> None:
+    info = tarfile.TarInfo("pkg-1.0/PKG-INFO")
+    info.pax_headers = {"comment": "0 x=\n" * 1000}
+    data = tar_gz([(info, PKG_INFO)])
+    assert facts(data, SDIST).requires_python == ">=3.9"

@@ -62,6 +62,9 @@ _HINTS = (b"/METADATA", b"/PKG-INFO")
 _CD_RECORD = struct.Struct("<4s24xHHH")
 _TYPES_WITHOUT_DATA = frozenset(b"123456")
 _REGULAR_TYPES = frozenset(b"07\0")
+_LOW_BYTES = bytes(range(128))
+#: The two pax records that matter here; found by the regex engine, not a loop in Python.
+_PAX_RECORD = re.compile(rb"(?m)^([0-9]{1,12}) (path|size)=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,20 +220,17 @@ class _Inflated:
     def _more(self) -> bool:
         """Decompress one more step into the buffer; False at the end of the stream."""
         while True:
-            if not self._input:
-                if self._inflater.eof:
-                    rest = self._inflater.unused_data
-                    if not rest.startswith(b"\x1f\x8b"):  # not another gzip member: the end
-                        return False
-                    self._inflater, self._input = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
-                else:
-                    self._input = self._source.read(CHUNK)
-                    if not self._input:
-                        return False
+            if self._inflater.eof:
+                rest = self._inflater.unused_data or self._source.read(CHUNK)
+                if not rest.startswith(b"\x1f\x8b"):  # not another gzip member: the end
+                    return False
+                self._inflater, self._input = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
+            elif not self._input:
+                self._input = self._source.read(CHUNK)
+                if not self._input:
+                    return False
             out = self._inflater.decompress(self._input, _INFLATE_STEP)
             self._input = self._inflater.unconsumed_tail
-            if self._inflater.eof and not self._input:
-                self._input = b""
             self.total += len(out)
             if self.total > MAX_SDIST_INFLATED:
                 limit = MAX_SDIST_INFLATED // (1024 * 1024)
@@ -239,6 +239,11 @@ class _Inflated:
                 self._buffer = self._buffer[self._pos :] + out
                 self._pos = 0
                 return True
+
+    @property
+    def complete(self) -> bool:
+        """Whether the compressed stream ended properly (not cut short)."""
+        return self._inflater.eof
 
     def read(self, size: int) -> bytes:
         """Up to ``size`` bytes (fewer only at the end of the stream)."""
@@ -266,7 +271,10 @@ def _checksum_ok(header: bytes) -> bool:
     except ValueError:
         return False
     unsigned = sum(header) - sum(header[148:156]) + 256
-    signed = unsigned - 256 * sum(b >= 128 for b in header)  # old tars summed signed bytes
+    high = len(header[:148].translate(None, _LOW_BYTES)) + len(
+        header[156:].translate(None, _LOW_BYTES)
+    )
+    signed = unsigned - 256 * high  # old tars summed signed bytes
     return stored in (unsigned, signed)
 
 
@@ -277,29 +285,26 @@ def _number(field: bytes) -> int:
 
 
 def _pax_records(data: bytes) -> dict[bytes, bytes]:
-    records, pos = {}, 0
-    while pos < len(data):
-        space = data.find(b" ", pos)
-        if space < 0:
-            break
-        length = int(data[pos:space])
-        key, _, value = data[space + 1 : pos + length - 1].partition(b"=")
-        records[key] = value
-        pos += length
+    """``path`` and ``size`` from a pax header (later records win, as in ``tarfile``)."""
+    records = {}
+    for match in _PAX_RECORD.finditer(data):
+        records[match.group(2)] = data[match.end() : match.start() + int(match.group(1)) - 1]
     return records
 
 
 def _tar_pkg_info(stream: _Inflated) -> bytes:
     """PKG-INFO of the first member named ``<dir>/PKG-INFO``, walking headers as ``tarfile``
-    does but without building a member list; a bad header ends the walk as it ends tarfile's."""
+    does but without building a member list; a bad header ends the walk as it ends tarfile's.
+    Only the first header's and PKG-INFO's checksums are checked (each costs a sum of 512
+    bytes), and a pax or GNU long-name header counts as a member of its own."""
     members = 0
     long_name: bytes | None = None
     pax: dict[bytes, bytes] = {}
     while True:
         header = stream.read(_BLOCK)
-        if len(header) < _BLOCK or header == _EMPTY_BLOCK:
-            if members == 0:
-                raise _Unreadable("not a readable archive: empty or truncated tar")
+        if 0 < len(header) < _BLOCK or not (header or (members and stream.complete)):
+            raise _Unreadable("not a readable archive: truncated")
+        if not header or header == _EMPTY_BLOCK:
             break
         if members == 0 and not _checksum_ok(header):
             raise _Unreadable("not a readable archive: bad tar header")
@@ -311,8 +316,8 @@ def _tar_pkg_info(stream: _Inflated) -> bytes:
         except ValueError:
             break
         kind = header[156]
-        if kind in b"xXLK" and kind:  # extended headers: bounded, they describe the next member
-            if size > MAX_METADATA_BYTES or not _checksum_ok(header):
+        if kind in b"xXLK":  # extended headers: bounded, they describe the next member
+            if size > MAX_METADATA_BYTES:
                 break
             data = stream.read(size)
             stream.skip(-size % _BLOCK)

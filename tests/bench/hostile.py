@@ -35,27 +35,41 @@ def _repeated_zeros(compressor: zlib._Compress, total: int) -> list[bytes]:  # t
     return [segment] * (total // _MIB)
 
 
+def _gzip(header: bytes, middle: bytes, repeats: int, tail: bytes) -> bytes:
+    """``header``, ``middle`` ``repeats`` times, ``tail``, gzipped by repeating one deflate
+    segment; the trailer is valid up to 256 MiB (past that no bounded reader gets there)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    start = compressor.compress(header) + compressor.flush(zlib.Z_FULL_FLUSH)
+    segment = compressor.compress(middle) + compressor.flush(zlib.Z_FULL_FLUSH)
+    end = compressor.compress(tail) + compressor.flush()
+    size = len(header) + len(middle) * repeats + len(tail)
+    crc = 0
+    if size <= 256 * _MIB:
+        crc = zlib.crc32(header)
+        for _ in range(repeats):
+            crc = zlib.crc32(middle, crc)
+        crc = zlib.crc32(tail, crc)
+    gzip_header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = struct.pack("<LL", crc, size & 0xFFFFFFFF)
+    return gzip_header + start + segment * repeats + end + trailer
+
+
+def _pkg_info_and_end() -> bytes:
+    return _tar_header("pkg-1.0/PKG-INFO", len(PKG_INFO)) + _padded(PKG_INFO) + bytes(1024)
+
+
 def tar_many_members(members: int = 700_000) -> bytes:
     """A ``.tar.gz`` of ``members`` empty files, then PKG-INFO (the issue's 36 s input)."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
     header = _tar_header("pkg-1.0/empty.py", 0)
-    head = compressor.flush(zlib.Z_FULL_FLUSH)
-    segment = compressor.compress(header * 1_000) + compressor.flush(zlib.Z_FULL_FLUSH)
-    rest = compressor.compress(header * (members % 1_000))
-    rest += compressor.compress(_tar_header("pkg-1.0/PKG-INFO", len(PKG_INFO)))
-    rest += compressor.compress(_padded(PKG_INFO) + bytes(1024)) + compressor.flush()
-    return head + segment * (members // 1_000) + rest
+    rest = header * (members % 1_000)
+    return _gzip(b"", header * 1_000, members // 1_000, rest + _pkg_info_and_end())
 
 
 def tar_bomb(inflated: int = 4096 * _MIB) -> bytes:
-    """A ``.tar.gz`` whose first member is ``inflated`` zero bytes, PKG-INFO after it."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
-    head = compressor.compress(_tar_header("pkg-1.0/big.bin", inflated))
-    head += compressor.flush(zlib.Z_FULL_FLUSH)
-    body = _repeated_zeros(compressor, inflated)
-    tail = compressor.compress(_tar_header("pkg-1.0/PKG-INFO", len(PKG_INFO)))
-    tail += compressor.compress(_padded(PKG_INFO) + bytes(1024)) + compressor.flush()
-    return head + b"".join(body) + tail
+    """A ``.tar.gz`` whose first member is ``inflated`` zero bytes (a multiple of 1 MiB),
+    PKG-INFO after it."""
+    header = _tar_header("pkg-1.0/big.bin", inflated)
+    return _gzip(header, bytes(_MIB), inflated // _MIB, _pkg_info_and_end())
 
 
 def _central_record(name: bytes, offset: int, compressed: int, method: int = 0) -> bytes:
