@@ -54,12 +54,13 @@ MAX_WHEEL_ENTRIES = 100_000
 _INFLATE_STEP = 256 * 1024
 _BLOCK = 512
 _EMPTY_BLOCK = bytes(_BLOCK)
-#: Member types whose size counts as data that follows (``tarfile``'s rule); others have none.
 _DIST_INFO_METADATA = re.compile(rb"[^/]+\.dist-info/METADATA")
 _ZIP_PKG_INFO = re.compile(rb"[^/]*/PKG-INFO")
 _HINTS = (b"/METADATA", b"/PKG-INFO")
 #: A central directory record: signature, then the name, extra and comment lengths.
 _CD_RECORD = struct.Struct("<4s24xHHH")
+#: Links, devices, directories, FIFOs: no data follows, whatever the size field says (as in
+#: ``tarfile``); every other type's data is skipped.
 _TYPES_WITHOUT_DATA = frozenset(b"123456")
 _REGULAR_TYPES = frozenset(b"07\0")
 _LOW_BYTES = bytes(range(128))
