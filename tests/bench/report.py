@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import bounds
 from cases import LAMBDA_RESPONSE_LIMIT, Plan
 
 #: "Well under" the 6 MiB response limit: at most half of it, so a project can double.
@@ -138,6 +139,8 @@ def evaluate(results: list[dict[str, Any]], plan: Plan) -> list[dict[str, Any]]:
         "≤ 1.3x",
         cold["ratio"] <= 1.3 if cold else None,
     )
+    for row in bounds.evaluate(by_id):
+        add(*row)
     return targets
 
 
@@ -336,6 +339,7 @@ def markdown(doc: dict[str, Any]) -> str:
             f"| {_num(cold['boto3_cpu_ms'], 1)} |",
             f"| ratio | {cold['ratio']}x | | | {cold['cpu_ratio']}x |",
         ]
+    out += bounds.markdown(cases)
     out += [
         "",
         "## Method",

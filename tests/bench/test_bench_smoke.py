@@ -22,6 +22,7 @@ FIELDS = {
     "reindex_event": ("cpu_ms", "wall_ms", "s3_requests", "cpu_ratio", "getobject_cpu_ms"),
     "full_reindex": ("wall_s", "cpu_s", "s3_requests", "peak_rss_mib"),
     "cold_start": ("api_total_ms", "boto3_total_ms", "ratio"),
+    "hostile_input": ("call_cpu_ms", "call_wall_ms", "input_bytes"),
 }
 
 
