@@ -11,15 +11,13 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from serverless_pypi import publish
+from serverless_pypi.api.multipart import parse_form
 from serverless_pypi.errors import Refused
 
 FILETYPES = {"bdist_wheel": (".whl",), "sdist": (".tar.gz", ".zip")}
@@ -38,37 +36,6 @@ class Upload:
     data: bytes
 
 
-def _fields(content_type: str, body: bytes) -> tuple[dict[str, str], tuple[str, bytes] | None]:
-    """Parse ``multipart/form-data`` strictly: a truncated or malformed body is refused."""
-    if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in (
-        content_type.lower()
-    ):
-        raise Refused("Expected a multipart/form-data upload.")
-    header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
-    message = BytesParser(policy=HTTP).parsebytes(header + body)
-    if message.defects or not message.is_multipart():
-        raise Refused("Malformed multipart body (truncated or invalid).")
-    fields: dict[str, str] = {}
-    content: tuple[str, bytes] | None = None
-    for part in message.iter_parts():
-        assert isinstance(part, Message)
-        if part.defects:
-            raise Refused("Malformed multipart body (truncated or invalid).")
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
-        if name == "content":
-            filename = part.get_filename()
-            if not filename:
-                raise Refused("The content part has no filename.")
-            content = (filename, data)
-        else:
-            fields.setdefault(name, data.decode("utf-8", "replace"))
-    return fields, content
-
-
 def _require(fields: dict[str, str], name: str) -> str:
     value = fields.get(name, "").strip()
     if not value:
@@ -78,7 +45,7 @@ def _require(fields: dict[str, str], name: str) -> str:
 
 def check_form(content_type: str, body: bytes) -> Upload:
     """A legacy upload, checked completely before anything is written."""
-    fields, content = _fields(content_type, body)
+    fields, content = parse_form(content_type, body)
     if _require(fields, ":action") != "file_upload":
         raise Refused("Unsupported :action; only 'file_upload' is accepted.")
     if _require(fields, "protocol_version") != "1":

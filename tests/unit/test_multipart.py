@@ -9,7 +9,7 @@ import base64
 
 import pytest
 from bench import hostile
-from forms import multipart, upload_fields
+from support.forms import multipart, upload_fields
 
 from serverless_pypi.api import multipart as form
 from serverless_pypi.api.multipart import parse_form

@@ -185,8 +185,9 @@ LONG = "pkg-1.0/" + "d" * 120 + "/PKG-INFO"
 def test_same_pkg_info_as_tarfile(fmt: int, members: list[tuple[tarfile.TarInfo, bytes]]) -> None:
     try:
         data = tar_gz(members, fmt)
-    except ValueError:  # a name this format cannot hold
-        pytest.skip("not representable in this format")
+    except ValueError:  # a name this format cannot hold: tarfile cannot write it either
+        assert fmt != tarfile.PAX_FORMAT  # pax holds every name
+        return
     expected = tarfile_pkg_info(data)
     result = facts(data, SDIST)
     if expected is None:
