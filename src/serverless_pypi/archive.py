@@ -15,8 +15,10 @@ an entry, both in Python, and a gzip bomb expands a thousandfold):
   PKG-INFO *last*, so the bounds must hold a whole real sdist: 20,000 files and 64 MiB of
   sources are well past normal packages (setuptools puts PKG-INFO near the start anyway).
   Inflating is already C; its worst case is long runs of one byte (~400 MB/s on the
-  benchmark machine), so the inflated bound is what a bomb costs: ~170 ms at 64 MiB. Lowering
-  it to 16 MiB would make that ~45 ms but refuse real PKG-INFO-last sdists (a Rust project's).
+  benchmark machine), so the inflated bytes are what a bomb costs: ~170 ms for 64 MiB. So past
+  ``INFLATED_ALLOWANCE`` (16 MiB, ~45 ms) an sdist may inflate to at most
+  ``MAX_INFLATE_RATIO`` times the compressed bytes read: source code compresses 3-8x, a bomb
+  a thousandfold, so a real 64 MiB sdist still passes and a bomb stops at 16 MiB.
 - a wheel's entry count is read from the zip's end-of-central-directory record before
   anything else, at most ``MAX_WHEEL_ENTRIES`` (real wheels reach 10k-30k), and its
   ``*.dist-info/METADATA`` is found by a walk of the central directory of one ``struct`` call
@@ -50,6 +52,8 @@ MAX_METADATA_BYTES = 1024 * 1024
 #: Bounds on the work to find the metadata (see the module docstring for why these).
 MAX_SDIST_MEMBERS = 20_000
 MAX_SDIST_INFLATED = 64 * 1024 * 1024
+INFLATED_ALLOWANCE = 16 * 1024 * 1024
+MAX_INFLATE_RATIO = 10
 MAX_WHEEL_ENTRIES = 100_000
 _INFLATE_STEP = 256 * 1024
 _BLOCK = 512
@@ -217,29 +221,44 @@ class _Inflated:
         self._buffer = b""
         self._pos = 0
         self.total = 0
+        self._pulled = 0  # compressed bytes read from the source
 
     def _more(self) -> bool:
         """Decompress one more step into the buffer; False at the end of the stream."""
         while True:
             if self._inflater.eof:
-                rest = self._inflater.unused_data or self._source.read(CHUNK)
+                rest = self._inflater.unused_data or self._pull()
                 if not rest.startswith(b"\x1f\x8b"):  # not another gzip member: the end
                     return False
                 self._inflater, self._input = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
             elif not self._input:
-                self._input = self._source.read(CHUNK)
+                self._input = self._pull()
                 if not self._input:
                     return False
             out = self._inflater.decompress(self._input, _INFLATE_STEP)
             self._input = self._inflater.unconsumed_tail
             self.total += len(out)
-            if self.total > MAX_SDIST_INFLATED:
-                limit = MAX_SDIST_INFLATED // (1024 * 1024)
-                raise _Unreadable(f"sdist has more than {limit} MiB decompressed before PKG-INFO")
+            self._check_bounds()
             if out:
                 self._buffer = self._buffer[self._pos :] + out
                 self._pos = 0
                 return True
+
+    def _pull(self) -> bytes:
+        chunk = self._source.read(CHUNK)
+        self._pulled += len(chunk)
+        return chunk
+
+    def _check_bounds(self) -> None:
+        if self.total > MAX_SDIST_INFLATED:
+            limit = MAX_SDIST_INFLATED // (1024 * 1024)
+            raise _Unreadable(f"sdist has more than {limit} MiB decompressed before PKG-INFO")
+        consumed = self._pulled - len(self._input)
+        if self.total > max(INFLATED_ALLOWANCE, MAX_INFLATE_RATIO * consumed):
+            raise _Unreadable(
+                f"sdist inflates more than {MAX_INFLATE_RATIO}x past "
+                f"{INFLATED_ALLOWANCE // (1024 * 1024)} MiB before PKG-INFO (a compression bomb)"
+            )
 
     @property
     def complete(self) -> bool:

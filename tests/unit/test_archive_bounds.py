@@ -76,9 +76,24 @@ def test_seven_hundred_thousand_empty_members_are_refused() -> None:
 
 def test_gigabytes_before_pkg_info_are_refused() -> None:
     data = hostile.tar_bomb(4096 * 1024 * 1024)
-    limit = archive.MAX_SDIST_INFLATED // (1024 * 1024)
-    expected = f"sdist has more than {limit} MiB decompressed before PKG-INFO"
+    expected = (
+        f"sdist inflates more than {archive.MAX_INFLATE_RATIO}x past 16 MiB before PKG-INFO "
+        "(a compression bomb)"
+    )
     assert_refused(facts(data, SDIST), data, expected)
+
+
+def test_an_incompressible_sdist_is_bounded_by_size_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random bytes do not compress, so the ratio never stops them: the size bound does."""
+    import random
+
+    monkeypatch.setattr(archive, "INFLATED_ALLOWANCE", 256 * 1024)
+    monkeypatch.setattr(archive, "MAX_SDIST_INFLATED", 1024 * 1024)
+    noise = random.Random(7).randbytes(512 * 1024)
+    fits = tar_gz([regular("pkg-1.0/a.bin", noise), regular("pkg-1.0/PKG-INFO", PKG_INFO)])
+    assert facts(fits, SDIST).problem is None
+    big = tar_gz([regular("pkg-1.0/a.bin", noise * 3), regular("pkg-1.0/PKG-INFO", PKG_INFO)])
+    assert_refused(facts(big, SDIST), big, "sdist has more than 1 MiB decompressed before PKG-INFO")
 
 
 def test_huge_central_directory_is_refused() -> None:
@@ -227,7 +242,7 @@ def test_zip_sdist_first_pkg_info() -> None:
 def test_at_the_bounds_sdists_pass() -> None:
     members = facts(hostile.tar_many_members(archive.MAX_SDIST_MEMBERS - 1), SDIST)
     assert members.problem is None and members.requires_python == ">=3.9"
-    inflated = facts(hostile.tar_bomb(archive.MAX_SDIST_INFLATED - 4 * 1024 * 1024), SDIST)
+    inflated = facts(hostile.tar_bomb(archive.INFLATED_ALLOWANCE - 4 * 1024 * 1024), SDIST)
     assert inflated.problem is None and inflated.requires_python == ">=3.9"
 
 
