@@ -15,7 +15,7 @@ from typing import Any
 from packaging.utils import NormalizedName
 
 from serverless_pypi import catalog, config, documents, errors, layout, logs, names, render
-from serverless_pypi.api import auth, gateway
+from serverless_pypi.api import auth, gateway, negotiation
 from serverless_pypi.api.gateway import HttpError, Request, Response
 from serverless_pypi.api.negotiation import Format, choose, choose_from_query
 from serverless_pypi.errors import Conflict, Refused, StoreUnavailable
@@ -40,10 +40,6 @@ MAX_UPLOAD_BYTES = 4_400_000
 
 def _with_query(location: str, request: Request) -> str:
     return f"{location}?{request.query}" if request.query else location
-
-
-def _content_type(fmt: Format, media_type: str) -> str:
-    return f"{media_type}; charset=utf-8" if fmt is Format.HTML else media_type
 
 
 class ApiApp:
@@ -130,7 +126,7 @@ class ApiApp:
         """The root JSON page is stored (gzipped) as the reindexer wrote it; the HTML page is
         rendered from it here, because browsers ask for it and pip and uv never do."""
         fmt, media_type = self._negotiate(request)
-        content_type = _content_type(fmt, media_type)
+        content_type = negotiation.content_type(fmt, media_type)
         stored = self.bucket.get(layout.ROOT_JSON)
         if fmt is Format.JSON and stored is not None:
             return gateway.page(request, stored[0], content_type, PAGE_CACHE, gzipped=True)
@@ -155,7 +151,7 @@ class ApiApp:
             return gateway.redirect(301, _with_query(location, request), PERMANENT_CACHE)
         fmt, media_type = self._negotiate(request)
         extension = "json" if fmt is Format.JSON else "html"
-        content_type = _content_type(fmt, media_type)
+        content_type = negotiation.content_type(fmt, media_type)
         stored = self.bucket.get(layout.project_page_key(project, extension))
         if stored is not None:
             return gateway.page(request, stored[0], content_type, PAGE_CACHE, gzipped=True)

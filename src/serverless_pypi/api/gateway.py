@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote_to_bytes
 
 from serverless_pypi import errors
+from serverless_pypi.api import negotiation
 from serverless_pypi.limits import MAX_RESPONSE_BODY, serialized_size
 
 MAX_PATH_LENGTH = 2048
@@ -205,19 +206,6 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return etag in wanted
 
 
-def accepts_gzip(header: str | None) -> bool:
-    """Whether ``Accept-Encoding`` admits gzip (``gzip`` or ``*`` with q > 0)."""
-    for item in (header or "").split(","):
-        coding, _, params = item.partition(";")
-        if coding.strip().lower() in ("gzip", "*"):
-            q = params.strip().lower().removeprefix("q=")
-            try:
-                return not params.strip() or float(q) > 0
-            except ValueError:
-                return False
-    return False
-
-
 def page(
     request: Request, body: bytes, content_type: str, cache_control: str, *, gzipped: bool = False
 ) -> Response:
@@ -227,7 +215,7 @@ def page(
     decompressed for the others; pages rendered here are compressed for gzip clients when that
     saves a packet or more. Each representation has its own ETag.
     """
-    wants_gzip = accepts_gzip(request.header("accept-encoding"))
+    wants_gzip = negotiation.accepts_gzip(request.header("accept-encoding"))
     if gzipped and not wants_gzip:
         body, gzipped = gzip.decompress(body), False
     elif wants_gzip and not gzipped and len(body) > COMPRESS_ABOVE:

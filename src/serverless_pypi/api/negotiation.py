@@ -1,4 +1,4 @@
-"""PEP 691 content negotiation between the HTML and JSON forms of the simple API."""
+"""Content negotiation: PEP 691's HTML and JSON forms of the simple API, and gzip."""
 
 from __future__ import annotations
 
@@ -68,3 +68,21 @@ def choose_from_query(value: str) -> tuple[Format, str] | None:
     """
     offer = _OFFERS.get(value.strip().lower().replace(" ", "+"))
     return None if offer is None else (offer[0], offer[1])
+
+
+def content_type(fmt: Format, media_type: str) -> str:
+    """The Content-Type to answer with: HTML forms say their charset."""
+    return f"{media_type}; charset=utf-8" if fmt is Format.HTML else media_type
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether ``Accept-Encoding`` admits gzip (``gzip`` or ``*`` with q > 0)."""
+    for item in (header or "").split(","):
+        coding, _, params = item.partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            q = params.strip().lower().removeprefix("q=")
+            try:
+                return not params.strip() or float(q) > 0
+            except ValueError:
+                return False
+    return False
