@@ -9,7 +9,7 @@ ifneq ($(wildcard /opt/tf-plugins),)
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.ci/terraform.rc
 endif
 
-.PHONY: serve test lint bench package clean
+.PHONY: serve test lint bench package docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/run.py $(ARGS)
+
+docs:
+	dot -Tsvg docs/architecture.dot -o docs/architecture.svg
 
 package:
 	$(PYTHON) src/lambda_build.py --out build
