@@ -66,8 +66,11 @@ def _restore_logging() -> Iterator[None]:
     """``serve.run`` configures the package logger, as a command should; undo it for others."""
     package = logging.getLogger("serverless_pypi")
     state = (list(package.handlers), package.propagate, package.level)
+    streams = [(h, h.stream) for h in package.handlers if isinstance(h, logging.StreamHandler)]
     yield
     package.handlers[:], package.propagate, package.level = state
+    for handler, stream in streams:
+        handler.setStream(stream)
 
 
 @pytest.fixture
