@@ -2,7 +2,7 @@
 
 stdout carries only the lines the README documents, printed once everything is ready so that a
 script waiting for them can use the server at once: ``uploads:``, ``data:`` (embedded bucket),
-``index:``, ``s3:`` and, with ``--auth``, ``cognito:``.
+``index:``, ``s3:`` and, with ``--auth``, ``cognito:``. Log lines (JSON) go to stderr.
 """
 
 from __future__ import annotations
@@ -77,24 +77,13 @@ def _print_ready(options: Options, running: Running, out: TextIO) -> None:
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    """JSON lines on stderr: stdout carries the ``index:``/``s3:`` lines that scripts parse.
+    """The package's JSON log lines, on stderr: stdout is for the documented lines.
 
-    The CLI may already have configured the package logger (on stdout, with ``--log-level``);
-    keep its level and format, move its output to stderr.
+    The level is the CLI's ``--log-level`` when the CLI runs us, else ``LOG_LEVEL`` or INFO.
     """
-    package = logging.getLogger("serverless_pypi")
-    streams = [h for h in package.handlers if isinstance(h, logging.StreamHandler)]
-    for handler in streams:
-        if handler.stream is sys.stdout:
-            handler.setStream(sys.stderr)
-    if not streams:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logs.JsonFormatter())
-        package.addHandler(handler)
-        package.propagate = False
-    if package.level == logging.NOTSET:
-        level = (os.environ.get(config.LOG_LEVEL) or "INFO").upper()
-        package.setLevel(level if level in config.LOG_LEVELS else "INFO")
+    level = getattr(args, "log_level", None) or (os.environ.get(config.LOG_LEVEL) or "INFO")
+    level = level.upper()
+    logs.setup(level if level in config.LOG_LEVELS else "INFO", stream=sys.stderr)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
