@@ -133,6 +133,7 @@ def _start_embedded(
     reindex_factory: AppFactory,
     authorizer_factory: AuthorizerFactory,
 ) -> None:
+    from serverless_pypi.local.deliveries import Deliveries
     from serverless_pypi.local.emulator import Emulator
     from serverless_pypi.local.persistence import DataDir, Mirror, restore
     from serverless_pypi.local.server import LocalServer, SnsRoute, listen, loopback_url
@@ -191,14 +192,16 @@ def _start_embedded(
         confirm_netloc=endpoint.removeprefix("http://"),
         region=region,
     )
+    deliveries = Deliveries(sns.handle)
     server = LocalServer(
         listener,
         api.handle,
         region=region,
         authorizer=authorizer,
-        sns=SnsRoute(sns_path, sns.handle),
+        sns=SnsRoute(sns_path, deliveries.handle),
     )
     _serve(running, server)
+    stops.append(deliveries.close)  # first to stop: a delivery still needs the server and moto
     emulator.notify()
     reindex.rebuild_all()
     running.s3_endpoint_url = endpoint
