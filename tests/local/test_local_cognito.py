@@ -19,7 +19,7 @@ import pytest
 
 from serverless_pypi.local import cognito, events
 from serverless_pypi.local.serve import Options, Running, start
-from serverless_pypi.local.server import LocalServer
+from serverless_pypi.local.server import LocalServer, listen
 
 PASSWORD = "Local-pass-1"  # a throwaway pool's user
 
@@ -250,8 +250,7 @@ class _Recorder:
 @pytest.fixture
 def recorder() -> Iterator[tuple[_Recorder, LocalServer]]:
     rec = _Recorder()
-    server = LocalServer("127.0.0.1", 0, rec.api)
-    server.authorizer = rec.authorizer
+    server = LocalServer(listen("127.0.0.1", 0), rec.api, authorizer=rec.authorizer)
     server.start()
     yield rec, server
     server.stop()

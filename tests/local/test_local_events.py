@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from serverless_pypi.local import events
-from serverless_pypi.local.server import LocalServer
+from serverless_pypi.local.server import LocalServer, listen
 
 
 def _request(
@@ -223,7 +223,7 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 def server(recorder: Recorder) -> Iterator[LocalServer]:
-    srv = LocalServer("127.0.0.1", 0, recorder)
+    srv = LocalServer(listen("127.0.0.1", 0), recorder)
     srv.start()
     yield srv
     srv.stop()

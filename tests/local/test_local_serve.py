@@ -56,8 +56,11 @@ def _restore_logging() -> Iterator[None]:
     """``serve.run`` configures the package logger, as a command should; undo it for others."""
     package = logging.getLogger("serverless_pypi")
     state = (list(package.handlers), package.propagate, package.level)
+    streams = [(h, h.stream) for h in package.handlers if isinstance(h, logging.StreamHandler)]
     yield
     package.handlers[:], package.propagate, package.level = state
+    for handler, stream in streams:
+        handler.setStream(stream)
 
 
 @pytest.fixture
@@ -274,3 +277,81 @@ def test_start_failures_exit_1_and_leave_nothing_running(
     # moto was started before the bind failed; it was stopped again, and the data dir unlocked.
     assert threading.active_count() <= threads
     DataDir(tmp_path / "d").close()
+
+
+#: The lines the README documents on ``serve``'s stdout (``cognito:`` only with ``--auth``).
+DOCUMENTED_STDOUT = ("index: ", "s3: ", "uploads: ", "data: ", "cognito: ")
+
+
+def test_command_stdout_has_only_the_documented_lines_and_logs_go_to_stderr(
+    tmp_path: Path,
+) -> None:
+    """stdout and stderr read apart (``tests/localserver.py`` merges them, which hides this)."""
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("serverless-pypi")),
+            "--log-level",
+            "INFO",
+            "serve",
+            "--ephemeral",
+            "--port",
+            "0",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    stdout: queue.Queue[str] = queue.Queue()
+    out_lines: list[str] = []
+    err_lines: list[str] = []
+
+    def read_stdout() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            out_lines.append(line)
+            stdout.put(line)
+
+    def read_stderr() -> None:
+        assert process.stderr is not None
+        err_lines.extend(line for line in process.stderr if line.strip())
+
+    readers = [
+        threading.Thread(target=read_stdout, daemon=True),
+        threading.Thread(target=read_stderr, daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        found = _wait_for(stdout, ("index: ", "s3: ", "data: "), timeout=60)
+        index_url = found["index: "]
+        s3_endpoint, bucket = found["s3: "].split(" bucket=")
+        boto3.client(
+            "s3",
+            endpoint_url=s3_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(s3={"addressing_style": "path"}),
+        ).put_object(
+            Bucket=bucket,
+            Key=f"echo/{wheel_filename('echo', '1.0')}",
+            Body=wheel_bytes("echo", "1.0"),
+        )
+        assert _project_names(index_url) == ["echo"]
+        assert _get(index_url + "echo/")[0] == 200
+        assert _get(index_url + "missing/")[0] == 404
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    for reader in readers:
+        reader.join(timeout=10)
+    assert out_lines, "nothing on stdout"
+    for line in out_lines:
+        assert line.startswith(DOCUMENTED_STDOUT), f"undocumented stdout line: {line!r}"
+    records = [json.loads(line) for line in err_lines if line.startswith("{")]
+    assert any(r.get("message") == "http" for r in records), err_lines

@@ -220,3 +220,33 @@ def test_lambda_event_keeps_subject_and_attributes() -> None:
     event = lambda_event({"Message": "m", "Subject": "s", "MessageAttributes": attrs}, "arn")
     assert event["Records"][0]["Sns"]["Subject"] == "s"
     assert event["Records"][0]["Sns"]["MessageAttributes"] == attrs
+
+
+# -- deliveries: the S3 request that caused a notification waits for it only briefly ----------
+
+
+def test_a_quick_delivery_answers_with_its_own_result() -> None:
+    from serverless_pypi.local.deliveries import Deliveries
+
+    deliveries = Deliveries(lambda body: (500, "reindex failed"), answer_within=5)
+    assert deliveries.handle(b"{}") == (500, "reindex failed")
+    deliveries.close(timeout=5)
+
+
+def test_a_slow_delivery_is_answered_early_and_finishes_before_close() -> None:
+    from serverless_pypi.local.deliveries import Deliveries
+
+    release = threading.Event()
+    finished: list[bytes] = []
+
+    def slow(body: bytes) -> tuple[int, str]:
+        release.wait(10)
+        finished.append(body)
+        return 200, "ok"
+
+    deliveries = Deliveries(slow, answer_within=0.05)
+    assert deliveries.handle(b"one") == (200, "accepted")
+    assert finished == []  # still running after the answer
+    threading.Timer(0.2, release.set).start()
+    deliveries.close(timeout=10)
+    assert finished == [b"one"]

@@ -1,7 +1,8 @@
 """The local HTTP server: each request becomes a payload-2.0 event for the API handler.
 
 It must be threaded: moto delivers S3 notifications synchronously inside the S3 request, so an
-upload the API handler makes waits until our own SNS endpoint has answered.
+upload the API handler makes waits until our own SNS endpoint has answered (``deliveries.py``
+bounds that wait).
 Paths under ``/_local/`` are reserved for the server itself and never reach the API handler
 (no project or API route can start with ``_``).
 """
@@ -15,12 +16,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from serverless_pypi.local import events
 from serverless_pypi.local.context import LocalContext
-from serverless_pypi.local.sns import MAX_MESSAGE_BYTES, SnsEndpoint
+from serverless_pypi.local.sns import MAX_MESSAGE_BYTES
 
 log = logging.getLogger("serverless_pypi.local")
 
@@ -28,21 +30,60 @@ RESERVED_PREFIX = "/_local/"
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
+@dataclass(frozen=True)
+class SnsRoute:
+    """Where the SNS subscription posts (a path with a secret token), and what answers it."""
+
+    path: str
+    handle: Callable[[bytes], tuple[int, str]]
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket, so that the server's URL is known before the server is made (the
+    SNS subscription it serves needs that URL)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=LocalServer.request_queue_size)
+
+
+def loopback_url(address: tuple[Any, ...]) -> str:
+    """A URL for a listening address that works from this machine (wildcard binds → loopback)."""
+    host, port = str(address[0]), int(address[1])
+    if host in ("0.0.0.0", ""):  # noqa: S104 (comparing, not binding)
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 class LocalServer(ThreadingHTTPServer):
-    """A threaded HTTP server bound to one API handler and (optionally) one SNS endpoint."""
+    """A threaded HTTP server bound to one API handler and (optionally) the Lambda authorizer
+    that runs before it and one SNS subscription."""
 
     daemon_threads = True  # keep-alive connections must not hold up shutdown
 
-    def __init__(self, host: str, port: int, api: Handler, *, region: str = "us-east-1") -> None:
-        if ":" in host:
-            self.address_family = socket.AF_INET6
+    def __init__(
+        self,
+        listener: socket.socket,
+        api: Handler,
+        *,
+        region: str = "us-east-1",
+        authorizer: Handler | None = None,
+        sns: SnsRoute | None = None,
+    ) -> None:
+        self.address_family = listener.family
         self.api = api
         self.region = region
         #: ``serve --auth``: the Lambda authorizer, called before the API for every request.
-        self.authorizer: Handler | None = None
-        self.sns: SnsEndpoint | None = None
-        self.sns_path = ""
-        super().__init__((host, port), _RequestHandler)
+        self.authorizer = authorizer
+        self.sns = sns
+        address = listener.getsockname()
+        super().__init__(address[:2], _RequestHandler, bind_and_activate=False)
+        self.socket.close()
+        self.socket = listener
+        self.server_address = address
+        self.server_name, self.server_port = str(address[0]), int(address[1])
         self._thread: threading.Thread | None = None
 
     @property
@@ -50,15 +91,7 @@ class LocalServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     def loopback_url(self) -> str:
-        """A URL for this server that works from this machine (wildcard binds → loopback)."""
-        host = str(self.server_address[0])
-        if host in ("0.0.0.0", ""):  # noqa: S104 (comparing, not binding)
-            host = "127.0.0.1"
-        elif host == "::":
-            host = "::1"
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return loopback_url(self.server_address)
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -177,9 +210,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _serve_sns(self, raw_path: str, body: bytes) -> int:
         sns = self.server.sns
-        path_ok = bool(self.server.sns_path) and hmac.compare_digest(
-            raw_path.encode(), self.server.sns_path.encode()
-        )
+        path_ok = sns is not None and hmac.compare_digest(raw_path.encode(), sns.path.encode())
         if sns is None or not path_ok:
             return self._text(404, "Not found.")
         if self.command != "POST":

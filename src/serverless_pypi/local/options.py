@@ -1,0 +1,130 @@
+"""``serve``'s command-line options: the parser's arguments and their consistency checks."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from serverless_pypi import config
+
+DEFAULT_DATA_DIR = ".serverless-pypi"
+DEFAULT_BUCKET = "pypi"
+
+
+@dataclass
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path | None = None
+    ephemeral: bool = False
+    bucket: str | None = None  # an existing bucket: no moto, no persistence
+    endpoint_url: str | None = None
+    region: str | None = None
+    url_ttl: int | None = None
+    fallback_index_url: str | None = None
+    auth: bool = False  # embedded Cognito + the Lambda authorizer
+
+
+def _url_ttl(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be an integer number of seconds") from None
+    if not config.MIN_URL_TTL <= value <= config.MAX_URL_TTL:
+        raise argparse.ArgumentTypeError(
+            f"must be between {config.MIN_URL_TTL} and {config.MAX_URL_TTL}"
+        )
+    return value
+
+
+def _port(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be an integer") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be between 0 and 65535")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``serve`` subcommand's options."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=8080,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"keep the embedded bucket here across restarts (default: ./{DEFAULT_DATA_DIR})",
+    )
+    store.add_argument(
+        "--ephemeral",
+        action="store_true",
+        help="keep the embedded bucket in a temporary directory, deleted at exit",
+    )
+    parser.add_argument(
+        "--bucket",
+        default=None,
+        help="serve this existing bucket instead of an embedded one "
+        "(credentials from the environment; no persistence)",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="S3 endpoint of --bucket (an S3-compatible store); default AWS",
+    )
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="bucket region (default: AWS_REGION, AWS_DEFAULT_REGION or us-east-1)",
+    )
+    parser.add_argument(
+        "--url-ttl",
+        type=_url_ttl,
+        default=None,
+        help=f"lifetime of presigned download URLs in seconds (default: {config.DEFAULT_URL_TTL})",
+    )
+    parser.add_argument(
+        "--fallback-index-url",
+        default=None,
+        help="index to redirect to for projects that do not exist here",
+    )
+    parser.add_argument(
+        "--auth",
+        action="store_true",
+        help="require users from an embedded Cognito user pool, checked by the Lambda "
+        "authorizer (manage them with `serverless-pypi users`; they are kept in the data "
+        "directory)",
+    )
+
+
+def from_arguments(args: argparse.Namespace) -> Options:
+    """The options of parsed arguments; ``config.ConfigError`` for combinations that make no
+    sense (argparse can only express some of them)."""
+    if args.endpoint_url and not args.bucket:
+        raise config.ConfigError("--endpoint-url needs --bucket")
+    if args.bucket and (args.data_dir is not None or args.ephemeral):
+        raise config.ConfigError("--bucket serves an existing bucket: no --data-dir/--ephemeral")
+    if args.bucket and args.auth:
+        raise config.ConfigError("--auth needs the embedded bucket (no --bucket)")
+    return Options(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        ephemeral=args.ephemeral,
+        bucket=args.bucket,
+        endpoint_url=args.endpoint_url,
+        region=args.region,
+        url_ttl=args.url_ttl,
+        fallback_index_url=args.fallback_index_url,
+        auth=args.auth,
+    )

@@ -1,0 +1,250 @@
+"""The local stack: start the bucket (embedded or existing), the handlers and the HTTP server in
+the right order, and stop exactly what was started.
+
+Start-up order matters: the bucket is refilled from the data directory *before* notifications
+are switched on (a restore is not an upload), the HTTP server is listening *before* the bucket
+notifies (moto delivers synchronously), and ``start`` returns only when everything is ready.
+
+``Options.auth`` adds a Cognito user pool to the embedded moto and runs the Lambda authorizer
+before the API for every request, as API Gateway does (``auth.py``); the API then requires
+credentials (``auth=basic``) and uploads need the uploaders group (``uploads=authenticated``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from serverless_pypi import config
+from serverless_pypi.local.auth import AuthorizerFactory, LocalAuthorizer, start_auth
+from serverless_pypi.local.options import DEFAULT_BUCKET, DEFAULT_DATA_DIR, Options
+
+log = logging.getLogger("serverless_pypi.local")
+
+SNS_PATH_PREFIX = "/_local/sns/"
+
+
+class App(Protocol):
+    def handle(self, event: dict[str, Any], context: Any) -> Any: ...
+
+
+class ReindexApp(App, Protocol):
+    def rebuild_all(self) -> object: ...
+
+
+AppFactory = Callable[[config.Settings], Any]
+
+
+def make_api(settings: config.Settings) -> App:
+    from serverless_pypi.api.app import ApiApp
+
+    return ApiApp(settings)
+
+
+def make_reindex(settings: config.Settings) -> ReindexApp:
+    from serverless_pypi.reindex.app import ReindexApp as Reindex
+
+    return Reindex(settings)
+
+
+@dataclass
+class Running:
+    """Everything ``start`` started, so that ``stop`` undoes exactly that."""
+
+    index_url: str = ""
+    s3_endpoint_url: str = ""
+    bucket: str = ""
+    settings: config.Settings | None = None
+    server: Any = None
+    emulator: Any = None
+    data: Any = None
+    temp_dir: Path | None = None
+    cognito: Any = None  # cognito.Pool with --auth
+    users: Any = None  # cognito.UserStore with --auth
+    _stops: list[Callable[[], None]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Stop in reverse start order; every step runs even if an earlier one fails."""
+        while self._stops:
+            step = self._stops.pop()
+            try:
+                step()
+            except Exception:
+                log.exception("error while stopping")
+
+
+def settings_for(
+    options: Options, bucket: str, endpoint: str | None, uploads: str, auth: str = "none"
+) -> config.Settings:
+    """Settings through ``config.load`` (same validation as in Lambda), without touching
+    ``os.environ``."""
+    env = {
+        config.BUCKET: bucket,
+        config.UPLOADS: uploads,
+        config.AUTH: auth,
+        config.LOG_LEVEL: os.environ.get(config.LOG_LEVEL, ""),
+        "AWS_REGION": options.region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1",
+    }
+    if endpoint:
+        env[config.S3_ENDPOINT_URL] = endpoint
+    if options.url_ttl is not None:
+        env[config.URL_TTL] = str(options.url_ttl)
+    if options.fallback_index_url:
+        env[config.FALLBACK_INDEX_URL] = options.fallback_index_url
+    return config.load(env)
+
+
+def start(
+    options: Options,
+    *,
+    api_factory: AppFactory = make_api,
+    reindex_factory: AppFactory = make_reindex,
+    authorizer_factory: AuthorizerFactory = LocalAuthorizer,
+) -> Running:
+    """Start everything for ``options``; on error stop what had started and raise."""
+    running = Running()
+    try:
+        if options.bucket:
+            if options.auth:
+                raise config.ConfigError("--auth needs the embedded bucket (no --bucket)")
+            _start_external(options, running, api_factory, reindex_factory)
+        else:
+            _start_embedded(options, running, api_factory, reindex_factory, authorizer_factory)
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+def _start_embedded(
+    options: Options,
+    running: Running,
+    api_factory: AppFactory,
+    reindex_factory: AppFactory,
+    authorizer_factory: AuthorizerFactory,
+) -> None:
+    from serverless_pypi.local.deliveries import Deliveries
+    from serverless_pypi.local.emulator import Emulator
+    from serverless_pypi.local.persistence import DataDir, Mirror, restore
+    from serverless_pypi.local.server import LocalServer, SnsRoute, listen, loopback_url
+    from serverless_pypi.local.sns import SnsEndpoint
+
+    stops = running._stops
+    if options.ephemeral:
+        temp_dir = Path(tempfile.mkdtemp(prefix="serverless-pypi-"))
+        running.temp_dir = temp_dir
+        stops.append(lambda: shutil.rmtree(temp_dir, ignore_errors=True))
+        root = temp_dir
+    else:
+        root = (options.data_dir or Path(DEFAULT_DATA_DIR)).resolve()
+    data = running.data = DataDir(root)
+    stops.append(data.close)
+
+    # The handlers' clients use the default credential chain; give them something to sign
+    # with. Never overrides credentials the user set.
+    if not os.environ.get("AWS_ACCESS_KEY_ID"):
+        os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 (moto's dummy)
+
+    region = settings_for(options, DEFAULT_BUCKET, None, "off").region
+    emulator = Emulator(DEFAULT_BUCKET, region)
+    stops.append(emulator.stop)
+    endpoint = emulator.start()
+    running.emulator = emulator
+    authorizer = None
+    if options.auth:
+        settings = settings_for(options, DEFAULT_BUCKET, endpoint, "authenticated", "basic")
+        embedded = start_auth(emulator, root, stops, authorizer_factory)
+        running.cognito, running.users = embedded.pool, embedded.users
+        authorizer = embedded.authorizer.handle
+    else:
+        settings = settings_for(options, DEFAULT_BUCKET, endpoint, "unauthenticated-insecure")
+    running.settings = settings
+    api = api_factory(settings)
+    reindex = reindex_factory(settings)
+
+    restored = restore(emulator.s3, DEFAULT_BUCKET, data)
+    log.info(
+        "restored objects from the data directory",
+        extra={"objects": restored, "data_dir": str(root)},
+    )
+
+    listener = listen(options.host, options.port)
+    stops.append(listener.close)
+    sns_path = SNS_PATH_PREFIX + secrets.token_urlsafe(16)
+    subscription_arn = emulator.subscribe(loopback_url(listener.getsockname()) + sns_path)
+    sns = SnsEndpoint(
+        bucket=DEFAULT_BUCKET,
+        topic_arn=emulator.topic_arn,
+        subscription_arn=subscription_arn,
+        reindex=reindex.handle,
+        mirror=Mirror(emulator.s3, DEFAULT_BUCKET, data),
+        confirm_netloc=endpoint.removeprefix("http://"),
+        region=region,
+    )
+    deliveries = Deliveries(sns.handle)
+    server = LocalServer(
+        listener,
+        api.handle,
+        region=region,
+        authorizer=authorizer,
+        sns=SnsRoute(sns_path, deliveries.handle),
+    )
+    _serve(running, server)
+    stops.append(deliveries.close)  # first to stop: a delivery still needs the server and moto
+    emulator.notify()
+    reindex.rebuild_all()
+    running.s3_endpoint_url = endpoint
+    running.bucket = DEFAULT_BUCKET
+    if not options.auth and not is_loopback(options.host):
+        log.warning(
+            "listening beyond this machine with unauthenticated uploads",
+            extra={"host": options.host},
+        )
+
+
+def _start_external(
+    options: Options, running: Running, api_factory: AppFactory, reindex_factory: AppFactory
+) -> None:
+    from serverless_pypi.local.server import LocalServer, listen
+
+    assert options.bucket
+    settings = settings_for(options, options.bucket, options.endpoint_url, "off")
+    running.settings = settings
+    api = api_factory(settings)
+    reindex = reindex_factory(settings)
+    # No events arrive from a bucket we did not wire up: build the derived index now.
+    reindex.rebuild_all()
+    listener = listen(options.host, options.port)
+    running._stops.append(listener.close)
+    _serve(running, LocalServer(listener, api.handle, region=settings.region))
+    running.s3_endpoint_url = (
+        settings.s3_endpoint_url or f"https://s3.{settings.region}.amazonaws.com"
+    )
+    running.bucket = options.bucket
+
+
+def _serve(running: Running, server: Any) -> None:
+    running._stops.append(server.stop)
+    server.start()
+    running.server = server
+    running.index_url = f"{server.loopback_url()}/simple/"
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
