@@ -327,14 +327,7 @@ def test_command_stdout_has_only_the_documented_lines_and_logs_go_to_stderr(
         found = _wait_for(stdout, ("index: ", "s3: ", "data: "), timeout=60)
         index_url = found["index: "]
         s3_endpoint, bucket = found["s3: "].split(" bucket=")
-        boto3.client(
-            "s3",
-            endpoint_url=s3_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(s3={"addressing_style": "path"}),
-        ).put_object(
+        aws_client(s3_endpoint).put_object(
             Bucket=bucket,
             Key=f"echo/{wheel_filename('echo', '1.0')}",
             Body=wheel_bytes("echo", "1.0"),

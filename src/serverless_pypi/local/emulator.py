@@ -115,7 +115,7 @@ class Emulator:
         self._middleware = wsgi_server.app = _AfterRequest(wsgi_server.app)
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
-        common = {
+        common: dict[str, Any] = {
             "endpoint_url": self.endpoint_url,
             "region_name": self.region,
             **DUMMY_CREDENTIALS,

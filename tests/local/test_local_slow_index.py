@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.session import get_session
-from dists import wheel_bytes, wheel_filename
-from forms import multipart, upload_fields
+from support.dists import wheel_bytes, wheel_filename
+from support.forms import multipart, upload_fields
 
 from serverless_pypi import config
 from serverless_pypi.api.app import ApiApp
