@@ -18,6 +18,11 @@ output "bucket_arn" {
   value       = local.bucket_arn
 }
 
+output "index_write_deny_statement" {
+  description = "The bucket policy statement denying writes under .index/ to every principal but the reindex role and index_admin_role_arns. In the module's bucket policy when it creates the bucket; with create_bucket = false add it to your bucket's policy yourself."
+  value       = local.index_write_deny_statement
+}
+
 output "topic_arn" {
   description = "ARN of the SNS topic that receives the bucket's object created and removed events."
   value       = aws_sns_topic.events.arn

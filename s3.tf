@@ -94,21 +94,62 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
-resource "aws_s3_bucket_policy" "tls_only" {
+# The trust boundary of .index/ (docs/architecture.md): whoever may write <project>/ and .yanked/
+# publishes, but the derived data the API serves from is written only by the reindex role and
+# the roles named in index_admin_role_arns. A Deny in the bucket policy holds against every
+# identity policy, including the broad s3:PutObject on the bucket that the CLI needs.
+# aws:PrincipalArn is the role's ARN for any session of it; an anonymous request has none, and a
+# negated condition on a missing key matches, so it is denied too. The condition names ARNs, not
+# principals, so re-creating a role does not break it.
+locals {
+  index_admin_role_arns = concat([aws_iam_role.reindex.arn], var.index_admin_role_arns)
+
+  index_write_deny_statement = {
+    Sid       = "DenyIndexWritesExceptReindex"
+    Effect    = "Deny"
+    Principal = "*"
+    # PutObject also covers CopyObject into .index/ and every multipart step that writes
+    # (CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload).
+    Action = [
+      "s3:PutObject",
+      "s3:PutObjectAcl",
+      "s3:PutObjectVersionAcl",
+      "s3:DeleteObject",
+      "s3:DeleteObjectVersion",
+      "s3:ReplicateObject",
+      "s3:ReplicateDelete",
+    ]
+    Resource  = [local.index_arn]
+    Condition = { ArnNotLike = { "aws:PrincipalArn" = local.index_admin_role_arns } }
+  }
+}
+
+# One policy per bucket, so it is managed only for a bucket the module creates: on an existing
+# bucket it would replace the owner's policy. There, add the index_write_deny_statement output to
+# your own policy.
+resource "aws_s3_bucket_policy" "this" {
   count  = var.create_bucket ? 1 : 0
   bucket = aws_s3_bucket.this[0].id
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "DenyInsecureTransport"
-      Effect    = "Deny"
-      Principal = "*"
-      Action    = "s3:*"
-      Resource  = [aws_s3_bucket.this[0].arn, "${aws_s3_bucket.this[0].arn}/*"]
-      Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }]
+    Statement = [
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [aws_s3_bucket.this[0].arn, "${aws_s3_bucket.this[0].arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+      local.index_write_deny_statement,
+    ]
   })
 
   # A policy change while the public access block is being created is refused by S3.
   depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+moved {
+  from = aws_s3_bucket_policy.tls_only
+  to   = aws_s3_bucket_policy.this
 }

@@ -119,6 +119,18 @@ variable "abort_incomplete_multipart_upload_days" {
   }
 }
 
+variable "index_admin_role_arns" {
+  type        = list(string)
+  description = "IAM roles that may write and delete under .index/ besides the reindex function's (e.g. whoever runs serverless-pypi reindex); the bucket policy denies every other principal. Role ARNs; * and ? match as in ArnLike. Applied only when the module creates the bucket (see the index_write_deny_statement output)."
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for arn in var.index_admin_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/*?-]+$", arn))])
+    error_message = "index_admin_role_arns must be IAM role ARNs (arn:aws:iam::ACCOUNT:role/[PATH/]NAME); for an assumed-role session give its role's ARN, not the sts assumed-role ARN."
+  }
+}
+
 # --- Index behaviour -----------------------------------------------------------------------------
 
 variable "url_ttl" {

@@ -54,6 +54,9 @@ module "pypi" {
   bucket_name = var.bucket_name
   tags        = var.tags
 
+  # The bucket policy lets only the reindex function and these roles write .index/.
+  index_admin_role_arns = var.index_admin_role_arns
+
   api_id            = aws_apigatewayv2_api.index.id
   api_execution_arn = aws_apigatewayv2_api.index.execution_arn
   api_endpoint      = aws_apigatewayv2_stage.default.invoke_url

@@ -16,6 +16,12 @@ variable "bucket_name" {
   default     = null
 }
 
+variable "index_admin_role_arns" {
+  type        = list(string)
+  description = "Roles that may write .index/ besides the reindex function (e.g. whoever runs serverless-pypi reindex)."
+  default     = []
+}
+
 variable "deletion_protection" {
   type        = bool
   description = "Protect the user pool (and its users) from deletion; set to false before terraform destroy."

@@ -142,8 +142,28 @@ run "defaults" {
     error_message = "Default encryption must be SSE-S3 without a KMS key."
   }
   assert {
-    condition     = jsondecode(aws_s3_bucket_policy.tls_only[0].policy).Statement[0].Effect == "Deny" && jsondecode(aws_s3_bucket_policy.tls_only[0].policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false"
+    condition     = jsondecode(aws_s3_bucket_policy.this[0].policy).Statement[0].Effect == "Deny" && jsondecode(aws_s3_bucket_policy.this[0].policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false"
     error_message = "The bucket policy must deny non-TLS requests."
+  }
+  # .index/ is the reindex role's alone: a Deny to every other principal in the bucket policy.
+  assert {
+    condition = jsondecode(aws_s3_bucket_policy.this[0].policy).Statement[1] == {
+      Sid       = "DenyIndexWritesExceptReindex"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = ["s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectVersionAcl", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ReplicateObject", "s3:ReplicateDelete"]
+      Resource  = ["arn:aws:s3:::test-bucket/.index/*"]
+      Condition = { ArnNotLike = { "aws:PrincipalArn" = [aws_iam_role.reindex.arn] } }
+    }
+    error_message = "The bucket policy must deny writes and deletes under .index/ to every principal but the reindex role."
+  }
+  assert {
+    condition     = length(jsondecode(aws_s3_bucket_policy.this[0].policy).Statement) == 2 && output.index_write_deny_statement == jsondecode(aws_s3_bucket_policy.this[0].policy).Statement[1]
+    error_message = "The bucket policy must hold the TLS and .index/ statements, the latter as the index_write_deny_statement output."
+  }
+  assert {
+    condition     = !anytrue([for s in jsondecode(aws_s3_bucket_policy.this[0].policy).Statement : s.Effect == "Allow"])
+    error_message = "The bucket policy must only deny; access is granted by identity policies."
   }
   assert {
     condition     = toset(aws_s3_bucket_notification.events.topic[0].events) == toset(["s3:ObjectCreated:*", "s3:ObjectRemoved:*"])
@@ -238,18 +258,62 @@ run "existing_bucket" {
   command = plan
 
   variables {
-    create_bucket = false
-    bucket_name   = "existing-bucket"
+    create_bucket         = false
+    bucket_name           = "existing-bucket"
+    index_admin_role_arns = ["arn:aws:iam::123456789012:role/pypi-admin"]
   }
 
   assert {
-    condition     = length(aws_s3_bucket.this) == 0 && length(aws_s3_bucket_policy.tls_only) == 0
+    condition     = length(aws_s3_bucket.this) == 0 && length(aws_s3_bucket_policy.this) == 0
     error_message = "An existing bucket must not be created or reconfigured."
+  }
+  assert {
+    condition     = output.index_write_deny_statement.Resource == ["arn:aws:s3:::existing-bucket/.index/*"] && output.index_write_deny_statement.Condition.ArnNotLike["aws:PrincipalArn"] == [aws_iam_role.reindex.arn, "arn:aws:iam::123456789012:role/pypi-admin"]
+    error_message = "For an existing bucket the .index/ statement must still be output, for its owner to apply."
   }
   assert {
     condition     = aws_s3_bucket_notification.events.bucket == "existing-bucket" && aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_BUCKET"] == "existing-bucket"
     error_message = "The existing bucket must be wired up."
   }
+}
+
+run "index_admin_roles" {
+  command = plan
+
+  variables {
+    index_admin_role_arns = [
+      "arn:aws:iam::123456789012:role/pypi-admin",
+      "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*",
+    ]
+  }
+
+  assert {
+    condition = jsondecode(aws_s3_bucket_policy.this[0].policy).Statement[1].Condition == {
+      ArnNotLike = { "aws:PrincipalArn" = [
+        aws_iam_role.reindex.arn,
+        "arn:aws:iam::123456789012:role/pypi-admin",
+        "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*",
+      ] }
+    }
+    error_message = "The reindex role and every admin role, and only they, must be exempt from the .index/ Deny."
+  }
+  assert {
+    condition     = jsondecode(aws_s3_bucket_policy.this[0].policy).Statement[1].Effect == "Deny" && jsondecode(aws_s3_bucket_policy.this[0].policy).Statement[1].Resource == ["arn:aws:s3:::test-bucket/.index/*"]
+    error_message = "Admin roles must not widen the Deny's scope or turn it into an Allow."
+  }
+}
+
+run "rejects_non_role_index_admins" {
+  command = plan
+  variables {
+    index_admin_role_arns = [
+      "arn:aws:iam::123456789012:role/ok",
+      "arn:aws:sts::123456789012:assumed-role/admin/session",
+      "arn:aws:iam::123456789012:user/alice",
+      "*",
+    ]
+  }
+  expect_failures = [var.index_admin_role_arns]
 }
 
 run "authenticated_uploads_need_an_authorizer" {

@@ -2,7 +2,8 @@
 
 One apply per session (about a minute: moto's lifecycle and SQS waiters dominate). The tests
 run in file order: the empty second plan first, read-backs next, then the notification test
-(which has to remove the TLS-only bucket policy, see shared/terraform-testing.md), destroy last.
+(which has to remove the bucket policy: moto refuses object calls under its conditional Denies,
+see shared/terraform-testing.md), destroy last.
 
 moto cannot run Lambda code; handler behaviour is tested in pytest elsewhere. This checks wiring.
 """
@@ -27,8 +28,14 @@ from serverless_pypi import config
 from serverless_pypi.authorizer import app as authz
 
 REGION = "us-east-1"
-# What a user does before destroying on purpose (moto does not enforce deletion protection).
-VARS = ["-var", "deletion_protection=false"]
+#: A role named as an .index/ admin (it need not exist: the bucket policy only names its ARN).
+ADMIN_ROLE = "arn:aws:iam::123456789012:role/pypi-admin"
+# deletion_protection=false: what a user does before destroying on purpose (moto does not
+# enforce deletion protection).
+VARS = [
+    "-var", "deletion_protection=false",
+    "-var", f'index_admin_role_arns=["{ADMIN_ROLE}"]',
+]  # fmt: skip
 NAME = "acme-pypi"  # examples/complete's default name
 READ_ROUTES = {
     f"{method} {path}"
@@ -148,7 +155,7 @@ def stack(empty_moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def _empty_bucket(stack: Stack) -> None:
     """Delete every version and delete marker: moto answers 500 to destroying a versioned bucket
-    that still holds a delete marker. The TLS-only policy goes first, or moto refuses the calls."""
+    that still holds a delete marker. The bucket policy goes first, or moto refuses the calls."""
     s3 = stack.client("s3")
     bucket = stack.outputs["bucket_name"]
     s3.delete_bucket_policy(Bucket=bucket)
@@ -235,9 +242,17 @@ def test_bucket_hardening(stack: Stack) -> None:
     (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
     assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 3
-    (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
-    assert statement["Effect"] == "Deny"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    tls, index = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert tls["Effect"] == "Deny"
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # Only the reindex role and the named admin roles may write or delete under .index/.
+    assert index["Effect"] == "Deny" and index["Principal"] == "*"
+    assert index["Resource"] == [f"arn:aws:s3:::{bucket}/.index/*"]
+    assert {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"} <= set(index["Action"])
+    assert index["Condition"] == {
+        "ArnNotLike": {"aws:PrincipalArn": [stack.outputs["reindex_role_arn"], ADMIN_ROLE]}
+    }
+    assert stack.outputs["reindex_role_arn"].endswith(f":role/{NAME}-reindex")
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
     assert tags["project"] == "serverless-pypi"
 
@@ -456,7 +471,7 @@ def test_new_wheel_notifies_the_topic(stack: Stack) -> None:
     )["SubscriptionArn"]
     try:
         bucket = stack.outputs["bucket_name"]
-        s3.delete_bucket_policy(Bucket=bucket)  # moto applies the TLS-only Deny to plain HTTP
+        s3.delete_bucket_policy(Bucket=bucket)  # moto applies the conditional Denies to every call
         key = "Demo_Pkg/demo_pkg-1.0-py3-none-any.whl"
         s3.put_object(Bucket=bucket, Key=key, Body=b"PK\x05\x06" + b"\0" * 18)
         records = _receive_s3_records(sqs, queue_url)
