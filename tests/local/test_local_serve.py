@@ -60,7 +60,7 @@ def _restore_logging() -> Iterator[None]:
     yield
     package.handlers[:], package.propagate, package.level = state
     for handler, stream in streams:
-        handler.setStream(stream)
+        handler.stream = stream  # not setStream: it would flush the test's closed capture
 
 
 @pytest.fixture

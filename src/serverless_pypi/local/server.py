@@ -40,9 +40,16 @@ class SnsRoute:
 
 def listen(host: str, port: int) -> socket.socket:
     """A listening socket, so that the server's URL is known before the server is made (the
-    SNS subscription it serves needs that URL)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=LocalServer.request_queue_size)
+    SNS subscription it serves needs that URL). Bound as ``HTTPServer`` binds its own."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(LocalServer.request_queue_size)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
 
 
 def loopback_url(address: tuple[Any, ...]) -> str:
