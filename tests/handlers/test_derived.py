@@ -7,14 +7,13 @@ import hashlib
 import json
 import random
 import re
-import threading
 import time
 from typing import Any
 
 import pytest
 from support.apigw import http_event
 from support.dists import sdist_bytes, wheel_bytes
-from support.s3events import s3_event
+from support.s3events import handle_concurrently, s3_event
 
 from serverless_pypi import config, layout
 from serverless_pypi.api.app import ApiApp
@@ -243,24 +242,14 @@ def test_randomized_events_converge_to_a_full_rebuild(
     rng.shuffle(events)
     # Deletions happen while events are in flight.
     deletions = sorted(deleted)
-    errors: list[BaseException] = []
 
-    def worker(chunk: list[dict[str, Any]]) -> None:
-        app = ReindexApp(settings, bucket)
-        try:
-            for n, event in enumerate(chunk):
-                if n % 4 == 0 and deletions:
-                    bucket.delete(deletions.pop())
-                app.handle(event)
-        except BaseException as exc:
-            errors.append(exc)
+    def delete_one_now_and_then(n: int) -> None:
+        if n % 4 == 0 and deletions:
+            bucket.delete(deletions.pop())
 
-    threads = [threading.Thread(target=worker, args=(events[i::4],)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    handle_concurrently(
+        lambda: ReindexApp(settings, bucket).handle, events, between=delete_one_now_and_then
+    )
     for key in deletions:  # any the workers did not get to
         bucket.delete(key)
     # Deletions raced with events: deliver each deletion's event once more, as S3 would have.

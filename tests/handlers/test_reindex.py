@@ -5,11 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 import random
-import threading
 from typing import Any
 
 import pytest
-from support.s3events import s3_event, s3_record, sns_event
+from support.s3events import handle_concurrently, s3_event, s3_record, sns_event
 
 from serverless_pypi import config, documents, layout, render
 from serverless_pypi.errors import PreconditionFailed
@@ -232,22 +231,7 @@ def test_concurrent_shuffled_duplicated_events_converge(
     events = [s3_event(bucket.name, k) for k in keys] * 2
     events += [s3_event(bucket.name, k, event="ObjectRemoved:Delete") for k in deleted]
     rng.shuffle(events)
-    errors: list[BaseException] = []
-
-    def worker(chunk: list[dict[str, Any]]) -> None:
-        app = ReindexApp(settings, bucket)
-        try:
-            for event in chunk:
-                app.handle(event)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(events[i::4],)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    handle_concurrently(lambda: ReindexApp(settings, bucket).handle, events)
     incremental = {layout.ROOT_JSON: bucket.get(layout.ROOT_JSON)[0]}
     expected = sorted({k.split("/")[0] for k in set(keys) - deleted})
     assert root_projects(bucket) == expected

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -35,3 +37,34 @@ def sns_event(*messages: Any) -> dict[str, Any]:
 
 def s3_event(bucket: str, *keys: str, event: str = "ObjectCreated:Put") -> dict[str, Any]:
     return sns_event({"Records": [s3_record(bucket, k, event) for k in keys]})
+
+
+def handle_concurrently(
+    make_handler: Callable[[], Callable[[dict[str, Any]], object]],
+    events: list[dict[str, Any]],
+    *,
+    threads: int = 4,
+    between: Callable[[int], object] | None = None,
+) -> None:
+    """Handle ``events`` on ``threads`` threads at once (event i on thread i % threads), each
+    with its own handler from ``make_handler``, as concurrent Lambda containers would;
+    ``between(n)`` runs before each thread's n-th event. Re-raises the first error met."""
+    errors: list[BaseException] = []
+
+    def worker(chunk: list[dict[str, Any]]) -> None:
+        handle = make_handler()
+        try:
+            for n, event in enumerate(chunk):
+                if between is not None:
+                    between(n)
+                handle(event)
+        except BaseException as exc:
+            errors.append(exc)
+
+    running = [threading.Thread(target=worker, args=(events[i::threads],)) for i in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    if errors:
+        raise errors[0]

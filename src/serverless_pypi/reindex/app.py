@@ -102,7 +102,7 @@ class ReindexApp:
 @functools.cache
 def _container_app() -> ReindexApp:
     """Settings and the S3 client, made once per container."""
-    settings = config.load()
+    settings = config.load_reindex()
     logs.setup(settings.log_level)
     return ReindexApp(settings)
 
