@@ -20,7 +20,7 @@ an entry, both in Python, and a gzip bomb expands a thousandfold):
   ``MAX_INFLATE_RATIO`` times the compressed bytes read: source code compresses 3-8x, a bomb
   a thousandfold, so a real 64 MiB sdist still passes and a bomb stops at 16 MiB.
 - a wheel's entry count is read from the zip's end-of-central-directory record before
-  anything else, at most ``MAX_WHEEL_ENTRIES`` (real wheels reach 10k-30k), and its
+  anything else, at most ``MAX_WHEEL_ENTRIES`` (50,000; real wheels reach 10k-30k), and its
   ``*.dist-info/METADATA`` is found by a walk of the central directory of one ``struct`` call
   a record (~0.5 µs); only that member is decompressed.
 - METADATA and PKG-INFO are read to ``MAX_METADATA_BYTES`` + 1 at most, so a zip bomb there
@@ -54,7 +54,7 @@ MAX_SDIST_MEMBERS = 20_000
 MAX_SDIST_INFLATED = 64 * 1024 * 1024
 INFLATED_ALLOWANCE = 16 * 1024 * 1024
 MAX_INFLATE_RATIO = 10
-MAX_WHEEL_ENTRIES = 100_000
+MAX_WHEEL_ENTRIES = 50_000
 _INFLATE_STEP = 256 * 1024
 _BLOCK = 512
 _EMPTY_BLOCK = bytes(_BLOCK)
