@@ -9,7 +9,7 @@ show to the caller as it is.
 from __future__ import annotations
 
 
-class IndexError_(Exception):
+class PackageIndexError(Exception):
     """Base of the index's errors; ``message`` is for the caller, as it is."""
 
     def __init__(self, message: str) -> None:
@@ -17,7 +17,7 @@ class IndexError_(Exception):
         self.message = message
 
 
-class Refused(IndexError_):
+class Refused(PackageIndexError):
     """Input the index will never accept as it is: a bad filename, archive or form."""
 
 
@@ -29,19 +29,19 @@ class TooLarge(Refused):
         self.limit = limit
 
 
-class Conflict(IndexError_):
+class Conflict(PackageIndexError):
     """The index already holds something else under the same identity (files are immutable)."""
 
 
-class NotFound(IndexError_):
+class NotFound(PackageIndexError):
     """The thing asked for is not in the index."""
 
 
-class Forbidden(IndexError_):
+class Forbidden(PackageIndexError):
     """The caller is known but may not do this."""
 
 
-class StoreUnavailable(IndexError_):
+class StoreUnavailable(PackageIndexError):
     """The object store failed. ``transient``: worth retrying (throttling, timeouts, 5xx)."""
 
     def __init__(self, message: str, *, transient: bool) -> None:

@@ -18,7 +18,7 @@ from serverless_pypi import catalog, config, documents, errors, layout, logs, na
 from serverless_pypi.api import auth, gateway, negotiation
 from serverless_pypi.api.gateway import HttpError, Request, Response
 from serverless_pypi.api.negotiation import Format, choose, choose_from_query
-from serverless_pypi.errors import Conflict, Refused, StoreUnavailable
+from serverless_pypi.errors import Conflict, Refused, StoreUnavailable, TooLarge
 from serverless_pypi.storage import Bucket, make_client
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class ApiApp:
             status = gateway.status_for(exc)
             log.error("storage error", extra={"reason": exc.message, "status": status})
             response = gateway.text(status, "The package store is unavailable; try again.")
-        except errors.IndexError_ as exc:
+        except errors.PackageIndexError as exc:
             response = gateway.text(gateway.status_for(exc), exc.message)
         except Exception:
             log.exception("unhandled error")
@@ -230,11 +230,11 @@ class ApiApp:
             uploader = auth.require_uploader(request.authorizer)
             log.info("upload by", extra={"username": uploader.username})
         if len(request.body) > MAX_UPLOAD_BYTES:
-            raise HttpError(
-                413,
+            raise TooLarge(
                 f"Upload too large: the API accepts uploads of up to {MAX_UPLOAD_BYTES / 1e6:.1f} "
                 "MB (Lambda's request limit). Publish larger files with: "
                 "serverless-pypi upload FILE --bucket BUCKET",
+                limit=MAX_UPLOAD_BYTES,
             )
         try:
             form = upload.check_form(request.header("content-type") or "", request.body)

@@ -40,7 +40,7 @@ class HttpError(Exception):
 
 
 #: How the index's errors read over HTTP; the first matching class decides.
-_STATUS_FOR: tuple[tuple[type[errors.IndexError_], int], ...] = (
+_STATUS_FOR: tuple[tuple[type[errors.PackageIndexError], int], ...] = (
     (errors.TooLarge, 413),
     (errors.Refused, 400),
     (errors.Conflict, 409),
@@ -49,7 +49,7 @@ _STATUS_FOR: tuple[tuple[type[errors.IndexError_], int], ...] = (
 )
 
 
-def status_for(exc: errors.IndexError_) -> int:
+def status_for(exc: errors.PackageIndexError) -> int:
     if isinstance(exc, errors.StoreUnavailable):
         return 503 if exc.transient else 502
     return next((status for kind, status in _STATUS_FOR if isinstance(exc, kind)), 500)

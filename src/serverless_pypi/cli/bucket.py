@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, NoCredentialsError
 
 from serverless_pypi import config, publish, storage
-from serverless_pypi.errors import IndexError_, NotFound, Refused, StoreUnavailable
+from serverless_pypi.errors import NotFound, PackageIndexError, Refused, StoreUnavailable
 from serverless_pypi.storage import Bucket
 
 PROG = "serverless-pypi"
@@ -124,7 +124,7 @@ def _each(items: list[str], action: Callable[[str], str]) -> int:
         except StoreUnavailable as exc:
             _error(f"{item}: {_explain(exc)}")
             status = 1
-        except IndexError_ as exc:
+        except PackageIndexError as exc:
             _error(exc.message)
             status = 1
         except OSError as exc:

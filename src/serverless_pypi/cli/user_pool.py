@@ -13,8 +13,8 @@ from typing import Any
 from serverless_pypi.errors import (
     Conflict,
     Forbidden,
-    IndexError_,
     NotFound,
+    PackageIndexError,
     Refused,
     StoreUnavailable,
 )
@@ -46,7 +46,7 @@ def make_client(pool_id: str, endpoint_url: str | None) -> Any:
     return boto3.client("cognito-idp", region_name=region, endpoint_url=endpoint_url)
 
 
-def _error(exc: Exception) -> IndexError_:
+def _error(exc: Exception) -> PackageIndexError:
     """The domain error for an AWS failure, in one line: Cognito's own code and message."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 

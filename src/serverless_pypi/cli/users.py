@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from serverless_pypi import config
 from serverless_pypi.cli import user_pool
-from serverless_pypi.errors import IndexError_
+from serverless_pypi.errors import PackageIndexError
 
 PROG = "serverless-pypi users"
 
@@ -27,7 +27,7 @@ class UsageError(Exception):
     usage errors, reported in one line with exit code 2."""
 
 
-def exit_code(error: UsageError | IndexError_) -> int:
+def exit_code(error: UsageError | PackageIndexError) -> int:
     """2 for usage errors; 1 for what the user pool refused (``Refused``, ``Conflict``), lacks
     (``NotFound``), forbids (``Forbidden``) or failed to do (``StoreUnavailable``)."""
     return 2 if isinstance(error, UsageError) else 1
@@ -123,7 +123,7 @@ def _run(action: Any) -> int:
     """``action``'s exit code, or its error reported in one line and its ``exit_code``."""
     try:
         return int(action())
-    except (UsageError, IndexError_) as exc:
+    except (UsageError, PackageIndexError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return exit_code(exc)
 
