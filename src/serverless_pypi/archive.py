@@ -1,8 +1,11 @@
 # Over 300 lines: the bounded zip and tar readers serve only inspect() and share its limits.
 """What can be learned from a distribution's bytes: sha256, size, core metadata.
 
-Files are streamed through a spooled temporary file, so memory stays bounded whatever the file
-size. A broken archive is not an error: the facts that could be derived are returned and the
+Nothing is copied: the sha256 is taken as the bytes stream past, a wheel's central directory
+and METADATA are read by offset (``Ranges``: a local file, or an S3 object by ranged GETs, see
+``reindex.objectfacts``), and an sdist's PKG-INFO is found in the same forward pass that hashes
+it. So memory and ``/tmp`` stay the same whatever the file size. A broken archive is not an
+error: the facts that could be derived are returned and the
 rest is left out (``problem`` says why), so the file is still listed.
 
 The work done to find the metadata is bounded, because uploads and every reindex run it on
@@ -20,9 +23,10 @@ an entry, both in Python, and a gzip bomb expands a thousandfold):
   ``MAX_INFLATE_RATIO`` times the compressed bytes read: source code compresses 3-8x, a bomb
   a thousandfold, so a real 64 MiB sdist still passes and a bomb stops at 16 MiB.
 - a wheel's entry count is read from the zip's end-of-central-directory record before
-  anything else, at most ``MAX_WHEEL_ENTRIES`` (50,000; real wheels reach 10k-30k), and its
+  anything else, at most ``MAX_WHEEL_ENTRIES`` (50,000; real wheels reach 10k-30k), its central
+  directory is at most ``MAX_CENTRAL_DIRECTORY`` bytes (a real one is ~150 bytes an entry), and its
   ``*.dist-info/METADATA`` is found by a walk of the central directory of one ``struct`` call
-  a record (~0.5 µs); only that member is decompressed.
+  a record (~0.5 µs); only that member is read, at most ``MAX_METADATA_COMPRESSED`` bytes of it.
 - METADATA and PKG-INFO are read to ``MAX_METADATA_BYTES`` + 1 at most, so a zip bomb there
   costs nothing.
 
@@ -33,14 +37,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import struct
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesHeaderParser
-from typing import IO, BinaryIO
+from typing import IO, Protocol
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -55,6 +61,16 @@ MAX_SDIST_INFLATED = 64 * 1024 * 1024
 INFLATED_ALLOWANCE = 16 * 1024 * 1024
 MAX_INFLATE_RATIO = 10
 MAX_WHEEL_ENTRIES = 50_000
+MAX_CENTRAL_DIRECTORY = 32 * 1024 * 1024
+#: Enough deflated input for ``MAX_METADATA_BYTES`` + 1 bytes out (stored blocks add 5 bytes in
+#: 64 KiB); a member padded with empty blocks past this is refused, not read.
+MAX_METADATA_COMPRESSED = 2 * MAX_METADATA_BYTES
+ZIP_SUFFIXES = (".whl", ".zip")
+#: The end of a zip that holds its end records: the end of central directory (22 bytes and a
+#: comment of up to 64 KiB), the zip64 locator (20) and the zip64 end record before it (56).
+TAIL = 22 + 65535 + 20 + 56
+#: A member's local header may carry other extra fields than its central directory record.
+_LOCAL_SLACK = 256
 _INFLATE_STEP = 256 * 1024
 _BLOCK = 512
 _EMPTY_BLOCK = bytes(_BLOCK)
@@ -89,6 +105,53 @@ class _Unreadable(Exception):
     """The metadata cannot be found within bounds; the message is the ``problem``."""
 
 
+class Ranges(Protocol):
+    """Random access to a file's bytes, so a zip's end is read without its beginning."""
+
+    @property
+    def size(self) -> int: ...
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes at ``offset`` (fewer only past the end)."""
+        ...
+
+
+class FileRanges:
+    """``Ranges`` over a seekable stream (a local file, a ``BytesIO``)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self.size = stream.seek(0, 2)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        self._stream.seek(offset)
+        return self._stream.read(max(0, length))
+
+
+class Hashing:
+    """A stream's bytes as they are read, hashed and counted on the way (no copy kept)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        self._digest.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
+    def drain(self) -> None:
+        """Read (and hash) the rest of the stream."""
+        while self.read(CHUNK):
+            pass
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+
 def _headers(metadata: bytes) -> Message:
     return BytesHeaderParser().parsebytes(metadata[:MAX_METADATA_BYTES])
 
@@ -118,14 +181,12 @@ def _requires_python(headers: Message) -> str | None:
 # -- wheels (and .zip sdists) ------------------------------------------------------------------
 
 
-def _central_directory(spool: BinaryIO) -> tuple[bytes, int]:
+def _central_directory(ranges: Ranges) -> tuple[bytes, int]:
     """(central directory bytes, offset of prepended data), read from the end record, which
-    says how many entries there are before any is parsed."""
-    spool.seek(0, 2)
-    size = spool.tell()
+    says how many entries there are and how large they are before any is read."""
+    size = ranges.size
     tail_start = max(0, size - (22 + 65535))
-    spool.seek(tail_start)
-    tail = spool.read()
+    tail = ranges.read_at(tail_start, size - tail_start)
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
         raise _Unreadable("not a readable zip: no end of central directory")
@@ -134,8 +195,7 @@ def _central_directory(spool: BinaryIO) -> tuple[bytes, int]:
     zip64_at = at - 20
     if zip64_at >= 0 and tail[zip64_at : zip64_at + 4] == b"PK\x06\x07":
         (record,) = struct.unpack_from("<8xQ", tail, zip64_at)
-        spool.seek(record)
-        raw = spool.read(56)
+        raw = ranges.read_at(record, 56)
         if len(raw) < 56 or raw[:4] != b"PK\x06\x06":
             raise _Unreadable("not a readable zip: bad zip64 end record")
         entries, cd_size, cd_offset = struct.unpack_from("<32xQQQ", raw)
@@ -145,8 +205,10 @@ def _central_directory(spool: BinaryIO) -> tuple[bytes, int]:
     concat = end_record - cd_size - cd_offset
     if concat < 0 or cd_size > end_record:
         raise _Unreadable("not a readable zip: bad central directory")
-    spool.seek(end_record - cd_size)
-    return spool.read(cd_size), concat
+    if cd_size > MAX_CENTRAL_DIRECTORY:
+        limit = MAX_CENTRAL_DIRECTORY // (1024 * 1024)
+        raise _Unreadable(f"zip has a central directory of more than {limit} MiB")
+    return ranges.read_at(end_record - cd_size, cd_size), concat
 
 
 def _zip_find(cd: bytes, wanted: re.Pattern[bytes]) -> list[int]:
@@ -169,43 +231,68 @@ def _zip_find(cd: bytes, wanted: re.Pattern[bytes]) -> list[int]:
     return found
 
 
-def _zip_read(spool: BinaryIO, cd: bytes, entry: int, concat: int) -> bytes:
-    """The first ``MAX_METADATA_BYTES`` + 1 bytes of one member, decompressed."""
-    method, compressed, _, n, _, _, offset = struct.unpack_from("<10xH8xLLHHH8xL", cd, entry)
+def _zip64_values(extra: bytes, compressed: int, uncompressed: int, offset: int) -> tuple[int, int]:
+    """(compressed size, local header offset) from a zip64 extra field: it holds, in this
+    order, the 64-bit values of those of the uncompressed size, compressed size and offset
+    whose 32-bit fields are 0xFFFFFFFF."""
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, pos)
+        if tag == 1:
+            field = extra[pos + 4 : pos + 4 + length]
+            values = list(struct.unpack_from(f"<{len(field) // 8}Q", field))
+            if uncompressed == 0xFFFFFFFF and values:
+                values.pop(0)
+            if compressed == 0xFFFFFFFF:
+                compressed = values.pop(0) if values else -1
+            if offset == 0xFFFFFFFF:
+                offset = values.pop(0) if values else -1
+            if min(compressed, offset) < 0:
+                break
+            return compressed, offset
+        pos += 4 + length
+    raise _Unreadable("not a readable zip: bad zip64 extra field")
+
+
+def _zip_read(ranges: Ranges, cd: bytes, entry: int, concat: int) -> bytes:
+    """The first ``MAX_METADATA_BYTES`` + 1 bytes of one member, decompressed: one read of its
+    local header and (at most ``MAX_METADATA_COMPRESSED`` of) its data."""
+    method, compressed, uncompressed, n, m, _, offset = struct.unpack_from(
+        "<10xH8xLLHHH8xL", cd, entry
+    )
     if 0xFFFFFFFF in (compressed, offset):  # the real values are in the zip64 extra field
-        with zipfile.ZipFile(spool) as archive:  # rare: let zipfile decode it
-            name = cd[entry + 46 : entry + 46 + n].decode("utf-8", "replace")
-            with archive.open(name) as member:
-                return member.read(MAX_METADATA_BYTES + 1)
-    spool.seek(concat + offset)
-    local = spool.read(30)
-    if len(local) < 30 or local[:4] != b"PK\x03\x04":
-        raise _Unreadable("not a readable zip: bad local header")
-    ln, lm = struct.unpack_from("<HH", local, 26)
-    spool.seek(concat + offset + 30 + ln + lm)
-    if method == zipfile.ZIP_STORED:
-        return spool.read(min(compressed, MAX_METADATA_BYTES + 1))
-    if method != zipfile.ZIP_DEFLATED:
+        extra = cd[entry + 46 + n : entry + 46 + n + m]
+        compressed, offset = _zip64_values(extra, compressed, uncompressed, offset)
+    if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise _Unreadable(f"not a readable zip: unsupported compression {method}")
-    inflater, out, left = zlib.decompressobj(-15), b"", compressed
-    while len(out) <= MAX_METADATA_BYTES and left > 0 and not inflater.eof:
-        data = inflater.unconsumed_tail or spool.read(min(left, CHUNK))
-        if not data:
-            break
-        if not inflater.unconsumed_tail:
-            left -= len(data)
-        out += inflater.decompress(data, MAX_METADATA_BYTES + 1 - len(out))
-    return out[: MAX_METADATA_BYTES + 1]
+    stored = method == zipfile.ZIP_STORED
+    wanted = min(compressed, MAX_METADATA_BYTES + 1 if stored else MAX_METADATA_COMPRESSED)
+    start = concat + offset
+    head = ranges.read_at(start, 30 + n + m + _LOCAL_SLACK + wanted)
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        raise _Unreadable("not a readable zip: bad local header")
+    ln, lm = struct.unpack_from("<HH", head, 26)
+    data = head[30 + ln + lm : 30 + ln + lm + wanted]
+    if len(data) < wanted:  # a local extra field larger than the slack
+        data += ranges.read_at(start + 30 + ln + lm + len(data), wanted - len(data))
+    if stored:
+        return data
+    inflater = zlib.decompressobj(-15)
+    out = inflater.decompress(data, MAX_METADATA_BYTES + 1)
+    if len(out) <= MAX_METADATA_BYTES and not inflater.eof and compressed > wanted:
+        limit = MAX_METADATA_COMPRESSED // (1024 * 1024)
+        raise _Unreadable(f"METADATA does not inflate within {limit} MiB of its compressed data")
+    return out
 
 
-def _zip_metadata(spool: BinaryIO, *, wheel: bool) -> bytes:
-    cd, concat = _central_directory(spool)
+def _zip_metadata(ranges: Ranges, *, wheel: bool) -> bytes:
+    cd, concat = _central_directory(ranges)
     found = _zip_find(cd, _DIST_INFO_METADATA if wheel else _ZIP_PKG_INFO)
     if wheel and len(found) != 1:
         raise _Unreadable("wheel has no single .dist-info/METADATA")
     if not found:
         raise _Unreadable("sdist has no PKG-INFO")
-    return _zip_read(spool, cd, found[0], concat)
+    return _zip_read(ranges, cd, found[0], concat)
 
 
 # -- sdists (.tar.gz) --------------------------------------------------------------------------
@@ -214,7 +301,7 @@ def _zip_metadata(spool: BinaryIO, *, wheel: bool) -> bytes:
 class _Inflated:
     """A gzip stream's decompressed bytes, read forward only and counted against a bound."""
 
-    def __init__(self, source: BinaryIO) -> None:
+    def __init__(self, source: IO[bytes] | Hashing) -> None:
         self._source = source
         self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self._input = b""
@@ -368,18 +455,11 @@ def _tar_pkg_info(stream: _Inflated) -> bytes:
     raise _Unreadable("sdist has no PKG-INFO")
 
 
-def _metadata(spool: BinaryIO, filename: str) -> bytes:
-    if filename.endswith(".whl"):
-        return _zip_metadata(spool, wheel=True)
-    if filename.endswith(".zip"):
-        return _zip_metadata(spool, wheel=False)
-    return _tar_pkg_info(_Inflated(spool))
-
-
-def _read_metadata(spool: BinaryIO, filename: str) -> tuple[bytes | None, str | None]:
+def _guarded(read: Callable[[], bytes], filename: str) -> tuple[bytes | None, str | None]:
+    """``read()``'s metadata, or None and the problem that stopped it."""
     kind = "zip" if filename.endswith(".whl") else "archive"
     try:
-        return _metadata(spool, filename), None
+        return read(), None
     except _Unreadable as exc:
         return None, str(exc).replace("readable zip", f"readable {kind}")
     except zlib.error:
@@ -395,21 +475,25 @@ def _read_metadata(spool: BinaryIO, filename: str) -> tuple[bytes | None, str | 
         return None, f"not a readable {kind}: {type(exc).__name__}"
 
 
-def inspect(stream: IO[bytes], filename: str) -> Facts:
-    """Hash ``stream`` and read its core metadata; ``filename`` says which kind it is.
+def zip_metadata(ranges: Ranges, filename: str) -> tuple[bytes | None, str | None]:
+    """A wheel's METADATA (or a .zip sdist's PKG-INFO), read by offset; or the problem."""
+    return _guarded(lambda: _zip_metadata(ranges, wheel=filename.endswith(".whl")), filename)
+
+
+def tar_metadata(stream: IO[bytes] | Hashing, filename: str) -> tuple[bytes | None, str | None]:
+    """A .tar.gz sdist's PKG-INFO, read forward from ``stream`` as far as it is; or the
+    problem. The rest of the stream is left unread."""
+    return _guarded(lambda: _tar_pkg_info(_Inflated(stream)), filename)
+
+
+def summarize(
+    sha256: str, size: int, filename: str, metadata: bytes | None, problem: str | None
+) -> Facts:
+    """The facts about a file from its hash, size and the metadata read from it.
 
     Metadata is read up to one byte past the limit: headers come first, so Requires-Python is
     still found in an oversized file, which is then simply not offered as a sidecar.
     """
-    digest = hashlib.sha256()
-    size = 0
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            spool.write(chunk)
-        spool.seek(0)
-        metadata, problem = _read_metadata(spool, filename)  # type: ignore[arg-type]
     is_wheel = filename.endswith(".whl")
     headers = _headers(metadata) if metadata else None
     requires_python = _requires_python(headers) if headers else None
@@ -418,7 +502,7 @@ def inspect(stream: IO[bytes], filename: str) -> Facts:
     if is_wheel and metadata and offered is None:
         problem = "METADATA is too large to offer"
     return Facts(
-        sha256=digest.hexdigest(),
+        sha256=sha256,
         size=size,
         name=name,
         version=version,
@@ -426,3 +510,29 @@ def inspect(stream: IO[bytes], filename: str) -> Facts:
         metadata=offered,
         problem=problem,
     )
+
+
+def _seekable(stream: IO[bytes]) -> bool:
+    try:
+        return stream.seekable() and stream.tell() == 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def inspect(stream: IO[bytes], filename: str) -> Facts:
+    """Hash ``stream`` (read from its start) and read its core metadata; ``filename`` says
+    which kind it is. A zip is hashed first and then read by offset, which needs a seekable
+    stream (a local file, a ``BytesIO``); an unseekable one is spooled (the reindexer reads
+    S3 objects by ranges instead, see ``reindex.objectfacts``)."""
+    hashing = Hashing(stream)
+    if not filename.endswith(ZIP_SUFFIXES):
+        metadata, problem = tar_metadata(hashing, filename)
+        hashing.drain()
+    elif _seekable(stream):
+        hashing.drain()
+        metadata, problem = zip_metadata(FileRanges(stream), filename)
+    else:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            shutil.copyfileobj(hashing, spool, CHUNK)  # type: ignore[misc]
+            metadata, problem = zip_metadata(FileRanges(spool), filename)  # type: ignore[arg-type]
+    return summarize(hashing.sha256, hashing.size, filename, metadata, problem)

@@ -96,21 +96,63 @@ def test_invalid_requires_python_is_dropped() -> None:
     assert result.metadata == metadata
 
 
-def test_memory_is_bounded_for_large_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Bytes past the spool threshold go to disk, not memory."""
-    monkeypatch.setattr(archive, "SPOOL_IN_MEMORY", 1024)
-    monkeypatch.setattr(archive, "CHUNK", 512)
-    data = wheel_bytes("pkg", "1.0", payload=bytes(range(256)) * 64)
-    rolled: list[bool] = []
+def _watch_spools(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each spool made and each rollover of one to disk."""
+    events: list[str] = []
     original = archive.tempfile.SpooledTemporaryFile
 
     class Watching(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            events.append("spool")
+            super().__init__(*args, **kwargs)
+
         def rollover(self) -> None:
-            rolled.append(True)
+            events.append("rollover")
             super().rollover()
 
     monkeypatch.setattr(archive.tempfile, "SpooledTemporaryFile", Watching)
+    return events
+
+
+def test_a_seekable_file_is_not_copied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A local file (the CLI) or an upload's bytes are hashed and read in place: no spool."""
+    events = _watch_spools(monkeypatch)
+    data = wheel_bytes("pkg", "1.0", payload=bytes(range(256)) * 64)
     result = facts(data, "pkg-1.0-py3-none-any.whl")
-    assert rolled
+    sdist = sdist_bytes("pkg", "1.0")
+    assert facts(sdist, "pkg-1.0.tar.gz").sha256 == hashlib.sha256(sdist).hexdigest()
+    assert events == []
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert result.size == len(data)
+    assert result.metadata is not None
+
+
+class Unseekable(io.RawIOBase):
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_an_unseekable_zip_is_spooled_with_memory_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bytes past the spool threshold go to disk, not memory."""
+    monkeypatch.setattr(archive, "SPOOL_IN_MEMORY", 1024)
+    monkeypatch.setattr(archive, "CHUNK", 512)
+    events = _watch_spools(monkeypatch)
+    data = wheel_bytes("pkg", "1.0", payload=bytes(range(256)) * 64)
+    result = archive.inspect(Unseekable(data), "pkg-1.0-py3-none-any.whl")  # type: ignore[arg-type]
+    assert events == ["spool", "rollover"]
     assert result.sha256 == hashlib.sha256(data).hexdigest()
     assert result.metadata is not None
+    sdist = sdist_bytes("pkg", "1.0")
+    events.clear()
+    streamed = archive.inspect(Unseekable(sdist), "pkg-1.0.tar.gz")  # type: ignore[arg-type]
+    assert events == []  # an sdist is read forward: never spooled
+    assert streamed.sha256 == hashlib.sha256(sdist).hexdigest()
+    assert streamed.name == "pkg"
