@@ -128,10 +128,14 @@ class FileRanges:
         return self._stream.read(max(0, length))
 
 
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class Hashing:
     """A stream's bytes as they are read, hashed and counted on the way (no copy kept)."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: Readable) -> None:
         self._stream = stream
         self._digest = hashlib.sha256()
         self.size = 0
@@ -301,7 +305,7 @@ def _zip_metadata(ranges: Ranges, *, wheel: bool) -> bytes:
 class _Inflated:
     """A gzip stream's decompressed bytes, read forward only and counted against a bound."""
 
-    def __init__(self, source: IO[bytes] | Hashing) -> None:
+    def __init__(self, source: Readable) -> None:
         self._source = source
         self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self._input = b""
@@ -480,7 +484,7 @@ def zip_metadata(ranges: Ranges, filename: str) -> tuple[bytes | None, str | Non
     return _guarded(lambda: _zip_metadata(ranges, wheel=filename.endswith(".whl")), filename)
 
 
-def tar_metadata(stream: IO[bytes] | Hashing, filename: str) -> tuple[bytes | None, str | None]:
+def tar_metadata(stream: Readable, filename: str) -> tuple[bytes | None, str | None]:
     """A .tar.gz sdist's PKG-INFO, read forward from ``stream`` as far as it is; or the
     problem. The rest of the stream is left unread."""
     return _guarded(lambda: _tar_pkg_info(_Inflated(stream)), filename)
@@ -533,6 +537,6 @@ def inspect(stream: IO[bytes], filename: str) -> Facts:
         metadata, problem = zip_metadata(FileRanges(stream), filename)
     else:
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-            shutil.copyfileobj(hashing, spool, CHUNK)  # type: ignore[misc]
-            metadata, problem = zip_metadata(FileRanges(spool), filename)  # type: ignore[arg-type]
+            shutil.copyfileobj(hashing, spool, CHUNK)
+            metadata, problem = zip_metadata(FileRanges(spool), filename)
     return summarize(hashing.sha256, hashing.size, filename, metadata, problem)

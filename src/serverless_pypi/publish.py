@@ -169,7 +169,9 @@ def store(
     """Write a checked file unless a file of its identity is already there.
 
     The write is conditional (``IfNoneMatch``), so two concurrent uploads of one filename
-    cannot both win; the loser is told whether the winner's bytes equal its own.
+    cannot both win; the loser is told whether the winner's bytes equal its own. It carries
+    the checked SHA-256 (each part's, for a multipart upload), so S3 refuses bytes that changed
+    on the way, and the reindexer can take a single-part file's hash from S3.
     """
     found = existing(bucket, candidate)
     if found is not None:
@@ -179,7 +181,7 @@ def store(
         with open_file() as stream:
             if candidate.size < PART_SIZE:
                 data = b"".join(_verified(stream, PART_SIZE, candidate))
-                bucket.put(candidate.key, data, kind, if_none_match=True)
+                bucket.put(candidate.key, data, kind, if_none_match=True, sha256=candidate.sha256)
             else:
                 parts = _verified(stream, part_size_for(candidate.size), candidate)
                 bucket.put_parts(

@@ -3,10 +3,19 @@
 All botocore errors are translated here, so callers deal with three outcomes only: a value,
 ``None`` for a missing object, or ``errors.StoreUnavailable`` (``errors.PreconditionFailed``
 for a conditional write that lost). Large files go up as multipart uploads (``put_parts``).
+
+Distributions are written with S3's SHA-256 checksum (``put(sha256=...)``), which S3 verifies
+on arrival. Read back, it spares the reindexer reading a file to hash it, but only where S3
+guarantees it is the file's SHA-256 (``full_object_sha256``): a single-part object on AWS.
+A multipart object's SHA-256 is a checksum of its parts' checksums (S3 has no full-object
+SHA-256 for multipart uploads), and moto stores whatever checksum a client claims unverified,
+so a bucket not on an ``amazonaws.com`` endpoint is never trusted (``Bucket.trust_checksums``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -14,6 +23,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -81,17 +91,53 @@ class ObjectInfo:
     etag: str
     #: User metadata (``x-amz-meta-*``); listings do not return it, so it is empty there.
     metadata: Mapping[str, str] = field(default_factory=dict)
+    #: The object's SHA-256 (hex) as S3 guarantees it (see ``full_object_sha256``), or None.
+    sha256: str | None = None
 
     @classmethod
-    def from_response(cls, key: str, response: Mapping[str, Any]) -> ObjectInfo:
-        """From a GetObject or HeadObject response."""
+    def from_response(
+        cls, key: str, response: Mapping[str, Any], *, trust_checksum: bool = False
+    ) -> ObjectInfo:
+        """From a GetObject or HeadObject response (a whole object's, not a range's)."""
         return cls(
             key=key,
             size=int(response.get("ContentLength", 0)),
             last_modified=response["LastModified"],
             etag=str(response.get("ETag", "")),
             metadata=dict(response.get("Metadata") or {}),
+            sha256=full_object_sha256(response) if trust_checksum else None,
         )
+
+
+def full_object_sha256(response: Mapping[str, Any]) -> str | None:
+    """The hex SHA-256 of the whole object from a response's checksum, when it is one.
+
+    S3 verifies a SHA-256 sent with a single-part upload (and computes one on a copy); a
+    multipart object's is a checksum of checksums ("-N" appended, ``ChecksumType``
+    COMPOSITE, an ETag with "-N"), which no reader can check a file against. Any of those
+    signs, or a value that is not 32 bytes of base64, and there is no SHA-256 to trust.
+    """
+    value = response.get("ChecksumSHA256")
+    if not value or response.get("ChecksumType", "FULL_OBJECT") != "FULL_OBJECT":
+        return None
+    if "-" in str(response.get("ETag", "")):
+        return None
+    try:
+        digest = base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return digest.hex() if len(digest) == 32 else None
+
+
+def checksum_header(sha256: str) -> str:
+    """``ChecksumSHA256``'s form (base64) of a hex SHA-256."""
+    return base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
+
+
+def on_aws(client: S3Client) -> bool:
+    """Whether ``client`` talks to AWS's own S3 (so S3's checksum guarantees hold)."""
+    host = urlsplit(str(client.meta.endpoint_url)).hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
 
 def make_client(settings: Settings) -> S3Client:
@@ -107,6 +153,9 @@ def make_client(settings: Settings) -> S3Client:
             "addressing_style": "path" if settings.s3_endpoint_url else "virtual",
         },
         retries={"mode": "standard", "max_attempts": 3},
+        # Checksums are asked for (ChecksumMode) only where the index trusts them, so an object
+        # whose stored checksum lies (moto keeps any) is still read and hashed.
+        response_checksum_validation="when_required",
         connect_timeout=5,
         read_timeout=20,
         # A full rebuild's threads (reindex.REBUILD_WORKERS) each hold a connection.
@@ -124,9 +173,12 @@ def make_client(settings: Settings) -> S3Client:
 class Bucket:
     """One bucket and the operations the index performs on it."""
 
-    def __init__(self, client: S3Client, name: str) -> None:
+    def __init__(self, client: S3Client, name: str, *, trust_checksums: bool | None = None) -> None:
         self.client = client
         self.name = name
+        #: Whether S3's full-object SHA-256 checksums may stand for reading the bytes (default:
+        #: on AWS only, see the module docstring).
+        self.trust_checksums = on_aws(client) if trust_checksums is None else trust_checksums
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         """The object's bytes and ETag, or None when it does not exist."""
@@ -139,16 +191,42 @@ class Bucket:
         return b"".join(chunks), info.etag
 
     def open(self, key: str) -> tuple[Any, ObjectInfo] | None:
-        """A streaming body and what S3 said about it, or None when it does not exist."""
+        """A streaming body and what S3 said about it (with the object's SHA-256 when
+        ``trust_checksums`` and S3 guarantees one), or None when it does not exist."""
+        args: dict[str, Any] = {"Bucket": self.name, "Key": key}
+        if self.trust_checksums:
+            args["ChecksumMode"] = "ENABLED"
         try:
-            response = self.client.get_object(Bucket=self.name, Key=key)
+            response = self.client.get_object(**args)
         except ClientError as exc:
             if _error_code(exc) in _MISSING:
                 return None
             raise translate(exc, "GetObject") from exc
         except BotoCoreError as exc:
             raise translate(exc, "GetObject") from exc
-        return response["Body"], ObjectInfo.from_response(key, response)
+        info = ObjectInfo.from_response(key, response, trust_checksum=self.trust_checksums)
+        return response["Body"], info
+
+    def read_range(self, key: str, offset: int, length: int, *, etag: str) -> bytes:
+        """``length`` bytes of the object at ``offset`` (``length`` > 0, within the object),
+        as long as it is still the object with ``etag``; a changed or vanished object is
+        ``StoreUnavailable`` (transient: its own event follows)."""
+        byte_range = f"bytes={offset}-{offset + length - 1}"
+        try:
+            response = self.client.get_object(
+                Bucket=self.name, Key=key, Range=byte_range, IfMatch=etag
+            )
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING | _CONFLICT:
+                raise StoreUnavailable(
+                    f"S3 GetObject failed: {key} changed while it was read", transient=True
+                ) from exc
+            raise translate(exc, "GetObject") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, "GetObject") from exc
+        chunks: list[bytes] = []
+        _read(response["Body"], chunks.append)
+        return b"".join(chunks)
 
     def sha256(self, key: str) -> str | None:
         """The hex sha256 of an object's bytes, streamed; None when it does not exist."""
@@ -186,8 +264,10 @@ class Bucket:
         if_none_match: bool = False,
         metadata: dict[str, str] | None = None,
         content_encoding: str | None = None,
+        sha256: str | None = None,
     ) -> str:
-        """Write an object, optionally conditionally; returns the new ETag."""
+        """Write an object, optionally conditionally; returns the new ETag. With ``sha256``
+        (hex), S3 refuses the write unless the body has it, and keeps it as the checksum."""
         args: dict[str, Any] = {
             "Bucket": self.name,
             "Key": key,
@@ -202,6 +282,9 @@ class Bucket:
             args["Metadata"] = metadata
         if content_encoding:
             args["ContentEncoding"] = content_encoding
+        if sha256 is not None:
+            args["ChecksumAlgorithm"] = "SHA256"
+            args["ChecksumSHA256"] = checksum_header(sha256)
         try:
             return str(self.client.put_object(**args)["ETag"])
         except (ClientError, BotoCoreError) as exc:
@@ -260,10 +343,13 @@ class Bucket:
         """A multipart upload of ``parts`` (each at least 5 MiB but the last), completed
         conditionally when ``if_none_match``, and aborted on any failure, including one raised
         by the ``parts`` iterator itself (nothing half-written is left to pay for).
-        ``on_part`` gets the number of bytes sent so far after each part."""
+        ``on_part`` gets the number of bytes sent so far after each part. Each part carries
+        its SHA-256, which S3 verifies (the object's checksum is then a checksum of those)."""
         common: dict[str, Any] = {"Bucket": self.name, "Key": key}
         try:
-            created = self.client.create_multipart_upload(**common, ContentType=content_type)
+            created = self.client.create_multipart_upload(
+                **common, ContentType=content_type, ChecksumAlgorithm="SHA256"
+            )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, "CreateMultipartUpload") from exc
         upload_id = created["UploadId"]
@@ -272,10 +358,18 @@ class Bucket:
             sent: list[Any] = []
             done = 0
             for number, chunk in enumerate(parts, start=1):
+                checksum = base64.b64encode(hashlib.sha256(chunk).digest()).decode("ascii")
                 answer = self.client.upload_part(
-                    **common, UploadId=upload_id, PartNumber=number, Body=chunk
+                    **common,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=chunk,
+                    ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=checksum,
                 )
-                sent.append({"ETag": answer["ETag"], "PartNumber": number})
+                sent.append(
+                    {"ETag": answer["ETag"], "PartNumber": number, "ChecksumSHA256": checksum}
+                )
                 done += len(chunk)
                 if on_part is not None:
                     on_part(done)

@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from hashlib import sha256
 
-from serverless_pypi import archive, documents, layout, names, render
+from serverless_pypi import documents, layout, names, render
 from serverless_pypi.catalog import report_ignored, spelling_rank
 from serverless_pypi.documents import FileRecord, ProjectFiles
 from serverless_pypi.reindex import verify
+from serverless_pypi.reindex.objectfacts import open_object
 from serverless_pypi.reindex.observe import Observed, observe_keys
 from serverless_pypi.reindex.state import Page, RenderedState
 from serverless_pypi.storage import Bucket
@@ -166,7 +167,7 @@ class ProjectIndex:
 
     def _derive(self, key: str) -> tuple[str, DerivedFile] | None:
         """Download and inspect ``key``: its ETag and facts; None when it vanished meanwhile."""
-        opened = self.bucket.open(key)
+        opened = open_object(self.bucket, key)
         if opened is None:
             return None
         stream, info = opened
@@ -175,7 +176,7 @@ class ProjectIndex:
             stream.close()
             return info.etag, cached
         try:
-            facts = archive.inspect(stream, key)
+            facts = stream.inspect()
         finally:
             stream.close()
         if facts.problem:
