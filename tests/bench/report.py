@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import bigfile
 import bounds
 from cases import LAMBDA_RESPONSE_LIMIT, Plan
 
@@ -140,6 +141,8 @@ def evaluate(results: list[dict[str, Any]], plan: Plan) -> list[dict[str, Any]]:
         cold["ratio"] <= 1.3 if cold else None,
     )
     for row in bounds.evaluate(by_id):
+        add(*row)
+    for row in bigfile.evaluate(by_id):
         add(*row)
     return targets
 
@@ -340,6 +343,7 @@ def markdown(doc: dict[str, Any]) -> str:
             f"| ratio | {cold['ratio']}x | | | {cold['cpu_ratio']}x |",
         ]
     out += bounds.markdown(cases)
+    out += bigfile.markdown(cases)
     out += [
         "",
         "## Method",

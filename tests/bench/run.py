@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["bounds"],
-        help="run only this case: bounds = upload checks on hostile input (no moto needed)",
+        choices=["bounds", "bigfile"],
+        help="run only this case: bounds = upload checks on hostile input (no moto needed), "
+        "bigfile = indexing one big wheel, before and after",
     )
     args = parser.parse_args(argv)
 
@@ -55,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if args.only == "bounds":
         return _report(_bounds([], plan), plan, started, code, args.out)
+    if args.only == "bigfile":
+        from bigfile import big_files
+
+        with MotoServer() as moto:
+            return _report(big_files(moto, quick=plan.quick), plan, started, code, args.out)
     small, large = "bench-small", "bench-large"
     with MotoServer() as moto:
         print(f"moto server at {moto.url} (pid {moto.process.pid if moto.process else '?'})")
@@ -84,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         bench.metadata(small)
         bench.reindex_events(small, plan.small_projects, client)
         bench.reindex_events(large, plan.large_projects, client)
+
+        from bigfile import big_files
+
+        bench.results += big_files(moto, quick=plan.quick)
 
     return _report(_bounds(bench.results, plan), plan, started, code, args.out)
 

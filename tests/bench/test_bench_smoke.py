@@ -23,6 +23,7 @@ FIELDS = {
     "full_reindex": ("wall_s", "cpu_s", "s3_requests", "peak_rss_mib"),
     "cold_start": ("api_total_ms", "boto3_total_ms", "ratio"),
     "hostile_input": ("call_cpu_ms", "call_wall_ms", "input_bytes"),
+    "big_file": ("peak_rss_mib", "tmp_peak_mib", "s3_requests", "file_bytes_read"),
 }
 
 
@@ -56,6 +57,11 @@ def test_quick_bench_writes_every_case(tmp_path: Path) -> None:
         "full_reindex_10",
         "full_reindex_30",
         "cold_start",
+        *(
+            f"big_file_{v}_{mib}mib"
+            for v in ("before", "after", "after_s3_sha256")
+            for mib in (16, 64)
+        ),
     }
     assert expected <= ids, expected - ids
     assert {c["kind"] for c in cases} == set(FIELDS)

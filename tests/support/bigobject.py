@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 from support.bigwheel import BigWheel
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
-_STEP = 1024 * 1024
+_STEP = 64 * 1024  # small writes, so bytes sent to a reader that stops are counted closely
 ETAG = '"5eb63bbbe01eeed093cb22bb8f5acdc3"'
 LAST_MODIFIED = "Wed, 02 Dec 2026 10:00:00 GMT"
 
