@@ -29,6 +29,7 @@ from support.s3events import s3_event
 
 from serverless_pypi import config, layout, publish
 from serverless_pypi.api.app import ApiApp
+from serverless_pypi.reindex import objectfacts
 from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.storage import Bucket, full_object_sha256, make_client
 
@@ -242,3 +243,60 @@ def test_a_multipart_upload_by_publish_is_hashed_by_streaming(moto_server: str) 
     assert listed["hashes"] == {"sha256": hashlib.sha256(data).hexdigest()}
     assert listed["core-metadata"] is not False
     assert reads == [None]  # one pass; the zip's end was kept from it
+
+
+def _big_sdist(pkg_info_first: bool) -> bytes:
+    """A 12 MiB sdist (incompressible bulk), with PKG-INFO first or last."""
+    import os
+    import tarfile
+
+    members = [
+        (
+            "srcpkg-1.0/PKG-INFO",
+            b"Metadata-Version: 2.1\nName: srcpkg\nVersion: 1.0\nRequires-Python: >=3.11\n\n",
+        ),
+        ("srcpkg-1.0/data.bin", os.urandom(12 * 1024 * 1024)),
+    ]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members if pkg_info_first else members[::-1]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("trust", [True, False])
+@pytest.mark.parametrize("pkg_info_first", [True, False])
+def test_a_large_sdist_is_read_in_one_forward_pass(
+    moto_server: str,
+    trust: bool,
+    pkg_info_first: bool,
+    no_tmp: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PKG-INFO is found in the pass that hashes the file; with S3's SHA-256 the rest of the
+    body is left unread once PKG-INFO is found."""
+    name = f"big-sdist-{int(trust)}{int(pkg_info_first)}"
+    bucket = _bucket(moto_server, name, trust=trust)
+    bucket.client.create_bucket(Bucket=name)
+    data = _big_sdist(pkg_info_first)
+    key = "srcpkg/srcpkg-1.0.tar.gz"
+    bucket.put(key, data, "application/octet-stream", sha256=hashlib.sha256(data).hexdigest())
+    reads = _reads_of(bucket, key)
+    read_bytes = []
+    body_read = objectfacts._Body.read
+
+    def counted(self: Any, size: int = -1) -> bytes:
+        data = body_read(self, size)
+        read_bytes.append(len(data))
+        return data
+
+    monkeypatch.setattr(objectfacts._Body, "read", counted)
+    _index(bucket, key)
+    assert (sum(read_bytes) < len(data) // 2) == (trust and pkg_info_first)
+    listed = _files(moto_server, name, "srcpkg")["srcpkg-1.0.tar.gz"]
+    assert listed["hashes"] == {"sha256": hashlib.sha256(data).hexdigest()}
+    assert listed["size"] == len(data)
+    assert listed["requires-python"] == ">=3.11"
+    assert reads == [None]

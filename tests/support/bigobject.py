@@ -15,7 +15,6 @@ import re
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import quote, urlsplit
 
 from support.bigwheel import BigWheel
@@ -74,12 +73,7 @@ class BigObjectProxy:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.server.shutdown()
         self.server.server_close()
 
