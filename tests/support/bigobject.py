@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import http.client
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +21,7 @@ from urllib.parse import quote, urlsplit
 from support.bigwheel import BigWheel
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
-_STEP = 64 * 1024  # small writes, so bytes sent to a reader that stops are counted closely
+_STEP = 64 * 1024
 ETAG = '"5eb63bbbe01eeed093cb22bb8f5acdc3"'
 LAST_MODIFIED = "Wed, 02 Dec 2026 10:00:00 GMT"
 
@@ -30,6 +31,13 @@ class Read:
     method: str
     range: str | None
     sent: int  # body bytes written before the reader stopped reading
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A reader that closes a body it does not want resets the connection: expected."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class BigObjectProxy:
@@ -64,7 +72,7 @@ class BigObjectProxy:
             def do_DELETE(self) -> None:
                 proxy._forward(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -136,9 +144,12 @@ class BigObjectProxy:
         if handler.command == "HEAD":
             return
         try:
-            for offset in range(start, end, _STEP):
-                data = self.wheel.read_at(offset, min(_STEP, end - offset))
+            offset = start
+            while offset < end:  # small steps first: a reader that stops early is counted closely
+                step = _STEP if offset - start < 64 * _STEP else 16 * _STEP
+                data = self.wheel.read_at(offset, min(step, end - offset))
                 handler.wfile.write(data)
                 read.sent += len(data)
+                offset += len(data)
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
