@@ -68,6 +68,9 @@ class Target:
 
     bucket: str | None
     endpoint_url: str | None = None
+    #: Whether a loopback endpoint may be ``serve``'s emulator (hints about its `s3:` line);
+    #: not for ``serve --bucket`` itself.
+    may_be_serve: bool = True
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Target:
@@ -80,7 +83,7 @@ class Target:
     @property
     def local(self) -> bool:
         host = urllib.parse.urlsplit(self.endpoint_url or "").hostname or ""
-        return host in ("localhost", "127.0.0.1", "::1")
+        return self.may_be_serve and host in ("localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +104,16 @@ def explain(exc: StoreUnavailable, target: Target) -> Explained:
             fatal=True,
         )
     if isinstance(cause, EndpointConnectionError | ConnectTimeoutError):
-        if target.endpoint_url:
+        if target.endpoint_url and target.may_be_serve:
             return Explained(
                 f"cannot connect to {target.endpoint_url}: is it running? For the local "
                 "server, --endpoint-url is the URL on the `s3:` line `serverless-pypi serve` "
                 "prints",
                 fatal=True,
             )
-        return Explained(f"cannot connect to {target.where}: check your network", fatal=True)
+        if target.endpoint_url:
+            return Explained(f"cannot connect to {target.endpoint_url}: is it running?", True)
+        return Explained(f"cannot connect to {target.where}: check the network, AWS_REGION", True)
     if isinstance(cause, ReadTimeoutError):
         return Explained(f"{target.where} did not answer in time; try again", fatal=False)
     if isinstance(cause, ClientError):

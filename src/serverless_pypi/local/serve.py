@@ -20,7 +20,7 @@ from serverless_pypi.cli import failures
 from serverless_pypi.errors import StoreUnavailable
 from serverless_pypi.local import stack
 from serverless_pypi.local.auth import AuthorizerFactory, LocalAuthorizer
-from serverless_pypi.local.options import DEFAULT_BUCKET, Options, add_arguments, from_arguments
+from serverless_pypi.local.options import Options, add_arguments, from_arguments
 from serverless_pypi.local.persistence import DataDirError
 from serverless_pypi.local.stack import AppFactory, Running
 
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"serverless-pypi serve: error: {exc}", file=sys.stderr)
         return 1
     except StoreUnavailable as exc:  # --bucket: missing, unreachable, not ours to read
-        target = failures.Target(options.bucket or DEFAULT_BUCKET, options.endpoint_url)
+        target = failures.Target(options.bucket, options.endpoint_url, may_be_serve=False)
         message = failures.explain(exc, target).message
         print(f"serverless-pypi serve: error: {message}", file=sys.stderr)
         return 1
