@@ -8,7 +8,8 @@ immutability (by file identity, under any spelling), the same words. ``upload`` 
 file, so any size works (large files go as a multipart upload, see ``publish.store``).
 
 Exit codes: 0 when everything asked for was done, 1 when a file was refused, not found or not
-deleted, or S3 failed; 2 for usage errors (argparse's own).
+deleted, or S3 failed; 2 for usage errors (argparse's own). A failure about the whole bucket
+(``failures.explain``) stops the command at once, in one line.
 """
 
 from __future__ import annotations
@@ -113,13 +114,13 @@ def _each(
             explained = failures.explain(exc, target)
             if explained.fatal:
                 raise failures.CommandFailed(explained.message) from exc
-            _error(f"{item}: {explained.message}")
+            progress.line(f"{PROG}: {item}: {explained.message}", error=True)
             status = 1
         except PackageIndexError as exc:
-            _error(exc.message)
+            progress.line(f"{PROG}: {exc.message}", error=True)
             status = 1
         except OSError as exc:
-            _error(f"{item}: {exc.strerror or exc}")
+            progress.line(f"{PROG}: {item}: {exc.strerror or exc}", error=True)
             status = 1
     return status
 

@@ -71,12 +71,13 @@ class Progress:
             self._open -= 1
             shown.close()
 
-    def line(self, text: str) -> None:
-        """A result line on stdout, printed above the bars."""
+    def line(self, text: str, *, error: bool = False) -> None:
+        """A result line on stdout (an error on stderr), printed above the bars."""
+        stream = sys.stderr if error else sys.stdout
         if self.enabled and self._open:
             from tqdm import tqdm
 
-            tqdm.write(text, file=sys.stdout)
-            sys.stdout.flush()
+            tqdm.write(text, file=stream)
+            stream.flush()
         else:
-            print(text, flush=True)
+            print(text, file=stream, flush=True)
