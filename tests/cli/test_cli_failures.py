@@ -168,21 +168,28 @@ def test_endpoint_url_must_be_a_url(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_users_commands_fail_in_one_line_too(closed_port: int) -> None:
+def users_list(endpoint: str, pool: str = "us-east-1_abc") -> str:
     result = subprocess.run(
         [
             *localserver.serverless_pypi_command(),
-            "users",
-            "list",
-            "--user-pool-id",
-            "us-east-1_abc",
-            "--endpoint-url",
-            f"http://127.0.0.1:{closed_port}",
+            *("users", "list", "--user-pool-id", pool, "--endpoint-url", endpoint),
         ],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.returncode == 1
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert f"127.0.0.1:{closed_port}" in result.stderr
+    assert result.returncode == 1, result.stdout
+    (line,) = result.stderr.strip().splitlines()
+    return line
+
+
+def test_users_commands_fail_in_one_line_too(
+    closed_port: int, index_with_auth: localserver.LocalIndex
+) -> None:
+    line = users_list(f"http://127.0.0.1:{closed_port}")
+    assert f"127.0.0.1:{closed_port}" in line and "is it running?" in line
+    # The index's port instead of the `cognito:` one.
+    origin = index_with_auth.index_url.removesuffix("/simple/")
+    line = users_list(origin, index_with_auth.user_pool_id)
+    assert "HTTP 401 from --endpoint-url, which does not answer as Cognito does" in line
+    assert "the `cognito:` URL `serverless-pypi serve --auth` prints" in line

@@ -382,7 +382,7 @@ def test_s3_port_fixes_the_emulators_port(tmp_path: Path) -> None:
 
 
 def test_serving_a_missing_bucket_is_one_line(moto_server: str) -> None:
-    options = "serve --port 0 --bucket no-such-bucket --endpoint-url".split()
+    options = ["serve", "--port", "0", "--bucket", "no-such-bucket", "--endpoint-url"]
     result = subprocess.run(
         [str(Path(sys.executable).with_name("serverless-pypi")), *options, moto_server],
         capture_output=True,
