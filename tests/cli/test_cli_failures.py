@@ -193,3 +193,52 @@ def test_users_commands_fail_in_one_line_too(
     line = users_list(origin, index_with_auth.user_pool_id)
     assert "HTTP 401 from --endpoint-url, which does not answer as Cognito does" in line
     assert "the `cognito:` URL `serverless-pypi serve --auth` prints" in line
+
+
+class _S3Refusing(http.server.BaseHTTPRequestHandler):
+    """An S3 endpoint that answers every request with one S3 error document."""
+
+    code = "AccessDenied"
+    status = 403
+
+    def _refuse(self) -> None:
+        body = (
+            f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{self.code}</Code>"
+            "<Message>refused</Message><RequestId>1</RequestId></Error>"
+        ).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amz-request-id", "1")
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_PUT = do_POST = do_DELETE = _refuse
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [
+        ("AccessDenied", 403, "access to bucket 'pypi' at {endpoint} denied (AccessDenied)"),
+        ("InvalidAccessKeyId", 403, "{endpoint} refused your AWS credentials (InvalidAccessKeyId)"),
+        ("SignatureDoesNotMatch", 403, "refused your AWS credentials (SignatureDoesNotMatch)"),
+        ("AuthorizationHeaderMalformed", 400, "bucket 'pypi' is not in region us-east-1"),
+    ],
+)
+def test_refusals_name_the_likely_fix(
+    code: str, status: int, expected: str, tmp_path: Path
+) -> None:
+    handler = type("Refusing", (_S3Refusing,), {"code": code, "status": status})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        for command in (("reindex",), ("upload", "{wheel}", "{wheel2}")):
+            line = one_line(run(command, tmp_path, "pypi", endpoint))
+            assert expected.format(endpoint=endpoint) in line
+    finally:
+        server.shutdown()
+        server.server_close()
