@@ -55,15 +55,20 @@ def _human(size: int) -> str:
 # -- upload ---------------------------------------------------------------------------------
 
 
-#: What ``upload_one`` did, as the final summary counts it.
+#: What ``upload_outcome`` did, as the final summary counts it.
 UPLOADED, PRESENT, WOULD_UPLOAD = "uploaded", "already present", "would upload"
 
 
-def upload_one(
+def upload_one(bucket: Bucket, path: Path, *, dry_run: bool) -> str:
+    """Upload one file; returns what happened, raises the index's errors otherwise."""
+    return upload_outcome(bucket, path, dry_run=dry_run)[1]
+
+
+def upload_outcome(
     bucket: Bucket, path: Path, *, dry_run: bool, progress: Progress | None = None
 ) -> tuple[str, str]:
-    """Upload one file; returns what happened and its line, raises the index's errors
-    otherwise. A multipart upload shows bytes, rate and ETA on ``progress``."""
+    """``upload_one``, with what happened (``UPLOADED``...) besides its line. A multipart
+    upload shows bytes, rate and ETA on ``progress``."""
     if not path.is_file():
         raise NotFound(f"{path}: no such file")
     candidate = publish.check_file(path)
@@ -132,7 +137,7 @@ def run_upload(args: argparse.Namespace) -> int:
     done: Counter[str] = Counter()
 
     def upload(item: str) -> str:
-        outcome, line = upload_one(bucket, Path(item), dry_run=args.dry_run, progress=progress)
+        outcome, line = upload_outcome(bucket, Path(item), dry_run=args.dry_run, progress=progress)
         done[outcome] += 1
         return line
 
