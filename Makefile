@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-dev
+# Two stamps: `make serve` installs only what serving needs (the `local` extra); the test,
+# lint and bench targets install the rest (`dev`, which includes `local`).
+SERVE_STAMP := $(VENV)/.installed-local
+DEV_STAMP := $(VENV)/.installed-dev
 
 # Use the local provider mirror when this machine has one; a plain init works elsewhere.
 ifneq ($(wildcard /opt/tf-plugins),)
@@ -11,24 +14,29 @@ endif
 
 .PHONY: serve test lint bench package docs clean
 
-$(STAMP): pyproject.toml
+$(SERVE_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[local]'
+	touch $(SERVE_STAMP)
 
-serve: $(STAMP)
+$(DEV_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(SERVE_STAMP) $(DEV_STAMP)
+
+serve: $(SERVE_STAMP)
 	$(BIN)/serverless-pypi serve $(ARGS)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python tests/bench/run.py $(ARGS)
 
 docs:

@@ -176,7 +176,8 @@ def test_s3_errors_are_one_line(moto_server: str, tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     no_traceback(result)
-    assert "NoSuchBucket" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "bucket 'no-such-bucket' does not exist" in result.stderr
 
 
 # -- multipart --------------------------------------------------------------------------------
@@ -384,9 +385,32 @@ def test_delete_yes_removes_every_spelling(store: Store, tmp_path: Path) -> None
     assert store.objects() == {f"cli-pkg/{other.name}"}
 
 
-def test_progress_is_silent_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    progress = bucket_commands.Progress("x", 10)
-    progress.enabled = False
-    progress.update(5)
-    progress.close()
-    assert capsys.readouterr().err == ""
+def test_yank_and_unyank_a_whole_version(store: Store, tmp_path: Path) -> None:
+    """PROJECT==VERSION acts on every file of that version, under any spelling, and on
+    no other version."""
+    keys = [
+        f"Cli_Pkg/{wheel_filename('cli-pkg', '1.0')}",
+        f"cli-pkg/{sdist_filename('cli-pkg', '1.0')}",
+        f"cli-pkg/{wheel_filename('cli-pkg', '1.1')}",
+    ]
+    for key in keys:
+        store.s3.put_object(Bucket=store.name, Key=key, Body=b"x")
+    result = store.run("yank", "CLI.Pkg==1.0.0", "--reason", "bad")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"yanked {k} (reason: bad)" for k in sorted(keys[:2])]
+    assert store.objects() == {*keys, *(layout.yank_key(k) for k in keys[:2])}
+
+    result = store.run("unyank", "cli-pkg==1.0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"unyanked {k}" for k in sorted(keys[:2])]
+    assert store.objects() == set(keys)
+
+    missing = store.run("yank", "cli-pkg==2.0")
+    assert missing.returncode == 1 and "no files of cli-pkg 2.0 in bucket" in missing.stderr
+    for bad, message in (
+        ("cli-pkg==not a version", "invalid version"),
+        ("../x==1.0", "invalid project name"),
+    ):
+        result = store.run("yank", bad)
+        assert result.returncode == 1 and message in result.stderr
+        no_traceback(result)

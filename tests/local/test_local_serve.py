@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -273,10 +274,21 @@ def test_start_failures_exit_1_and_leave_nothing_running(
         port = taken.getsockname()[1]
         threads = threading.active_count()
         assert serve.run(_parse("--port", str(port), "--data-dir", str(tmp_path / "d"))) == 1
-        assert "Address already in use" in capsys.readouterr().err
-    # moto was started before the bind failed; it was stopped again, and the data dir unlocked.
-    assert threading.active_count() <= threads
-    DataDir(tmp_path / "d").close()
+        err = capsys.readouterr().err.strip().splitlines()[-1]  # after INFO log lines
+        assert err == (
+            f"serverless-pypi serve: error: port {port} on 127.0.0.1 is already in use (another "
+            "serverless-pypi serve?): choose another with --port PORT (--port 0 picks a free one)"
+        )
+        # moto was started before the bind failed; it was stopped again, the data dir unlocked.
+        assert threading.active_count() <= threads
+        DataDir(tmp_path / "d").close()
+
+        # The S3 emulator's port: moto would wait for ever on a port it cannot bind.
+        assert serve.run(_parse("--port", "0", "--s3-port", str(port), "--ephemeral")) == 1
+        (err,) = [x for x in capsys.readouterr().err.splitlines() if not x.startswith("{")]
+        assert f"port {port} on 127.0.0.1 is already in use" in err
+        assert "--s3-port PORT" in err
+        assert threading.active_count() <= threads
 
 
 #: The lines the README documents on ``serve``'s stdout (``cognito:`` only with ``--auth``).
@@ -348,3 +360,91 @@ def test_command_stdout_has_only_the_documented_lines_and_logs_go_to_stderr(
         assert line.startswith(DOCUMENTED_STDOUT), f"undocumented stdout line: {line!r}"
     records = [json.loads(line) for line in err_lines if line.startswith("{")]
     assert any(r.get("message") == "http" for r in records), err_lines
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_s3_port_fixes_the_emulators_port(tmp_path: Path) -> None:
+    from support import localserver
+
+    port = _free_port()
+    index = localserver.start("--ephemeral", "--s3-port", str(port))
+    try:
+        assert index.s3_endpoint == f"http://127.0.0.1:{port}"
+        index.publish(f"fixed/{wheel_filename('fixed', '1.0')}", wheel_bytes("fixed", "1.0"))
+    finally:
+        assert index.stop() == 0
+    assert serve.run(_parse("--bucket", "b", "--s3-port", str(port))) == 2  # not with --bucket
+
+
+def test_serving_a_missing_bucket_is_one_line(moto_server: str) -> None:
+    options = ["serve", "--port", "0", "--bucket", "no-such-bucket", "--endpoint-url"]
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("serverless-pypi")), *options, moto_server],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"serverless-pypi serve: error: bucket 'no-such-bucket' does not exist at {moto_server}: "
+        "check --bucket"
+    ]
+
+
+#: The README's block of what ``make serve`` prints, after this marker.
+README_MARKER = "<!-- serve-output:"
+#: The README's stand-ins for what differs from one machine or start to the next.
+README_DATA_PARENT = "/path/to/serverless-pypi"
+README_INDEX_PORT = "8080"
+README_S3_PORT = "PORT"
+
+
+def _readme_serve_block() -> list[str]:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    after = readme.split(README_MARKER, 1)[1].split("\n```\n", 1)[1]
+    return after.split("\n```", 1)[0].splitlines()
+
+
+def test_readme_shows_exactly_what_serve_prints(tmp_path: Path) -> None:
+    """Run serve with its defaults (but a free port) and compare its stdout, line by line, with
+    the README's block, so that the two cannot drift apart."""
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("serverless-pypi")), "serve", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    try:
+        printed = []
+        for line in process.stdout:  # the s3: line is the last one without --auth
+            printed.append(line.rstrip("\n"))
+            if line.startswith("s3: "):
+                break
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert rest == ""  # nothing after the s3: line, at exit either
+    index_port = re.search(r"^index: http://127\.0\.0\.1:(\d+)/", "\n".join(printed), re.M)
+    s3_port = re.search(r"^s3: http://127\.0\.0\.1:(\d+) ", "\n".join(printed), re.M)
+    assert index_port and s3_port, printed
+    data = str((tmp_path / ".serverless-pypi").resolve())
+    shown = [
+        line.replace(data, f"{README_DATA_PARENT}/.serverless-pypi")
+        .replace(f"127.0.0.1:{index_port[1]}", f"127.0.0.1:{README_INDEX_PORT}")
+        .replace(f"127.0.0.1:{s3_port[1]}", f"127.0.0.1:{README_S3_PORT}")
+        for line in printed
+    ]
+    assert shown == _readme_serve_block()

@@ -8,20 +8,24 @@ immutability (by file identity, under any spelling), the same words. ``upload`` 
 file, so any size works (large files go as a multipart upload, see ``publish.store``).
 
 Exit codes: 0 when everything asked for was done, 1 when a file was refused, not found or not
-deleted, or S3 failed; 2 for usage errors (argparse's own).
+deleted, or S3 failed; 2 for usage errors (argparse's own). A failure about the whole bucket
+(``failures.explain``) stops the command at once, in one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, NoCredentialsError
+from packaging.version import InvalidVersion, Version
 
-from serverless_pypi import config, publish, storage
+from serverless_pypi import catalog, config, names, publish, storage
+from serverless_pypi.cli import failures, parsing
+from serverless_pypi.cli.progress import Progress
 from serverless_pypi.errors import NotFound, PackageIndexError, Refused, StoreUnavailable
 from serverless_pypi.storage import Bucket
 
@@ -48,31 +52,23 @@ def _human(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-class Progress:
-    """A one-line ``\\r`` percentage on stderr, only when stderr is a terminal."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label = label
-        self.total = max(total, 1)
-        self.enabled = sys.stderr.isatty()
-        self.shown = -1
-
-    def update(self, done: int) -> None:
-        percent = min(100, done * 100 // self.total)
-        if self.enabled and percent != self.shown:
-            self.shown = percent
-            print(f"\r  {self.label} {percent:3d}%", end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.enabled and self.shown >= 0:
-            print(file=sys.stderr, flush=True)
-
-
 # -- upload ---------------------------------------------------------------------------------
+
+
+#: What ``upload_outcome`` did, as the final summary counts it.
+UPLOADED, PRESENT, WOULD_UPLOAD = "uploaded", "already present", "would upload"
 
 
 def upload_one(bucket: Bucket, path: Path, *, dry_run: bool) -> str:
     """Upload one file; returns what happened, raises the index's errors otherwise."""
+    return upload_outcome(bucket, path, dry_run=dry_run)[1]
+
+
+def upload_outcome(
+    bucket: Bucket, path: Path, *, dry_run: bool, progress: Progress | None = None
+) -> tuple[str, str]:
+    """``upload_one``, with what happened (``UPLOADED``...) besides its line. A multipart
+    upload shows bytes, rate and ETA on ``progress``."""
     if not path.is_file():
         raise NotFound(f"{path}: no such file")
     candidate = publish.check_file(path)
@@ -81,19 +77,18 @@ def upload_one(bucket: Bucket, path: Path, *, dry_run: bool) -> str:
         found = publish.existing(bucket, candidate)
         if found is None:
             where = target.format(key=candidate.key)
-            return f"{candidate.dist.filename}: would upload to {where} ({_facts(candidate)})"
-        return _identical(candidate, target.format(key=found.key))
-    progress = Progress(candidate.dist.filename, candidate.size)
-    try:
-        stored = publish.store(
-            bucket, candidate, lambda: path.open("rb"), on_progress=progress.update
-        )
-    finally:
-        progress.close()
+            line = f"{candidate.dist.filename}: would upload to {where} ({_facts(candidate)})"
+            return WOULD_UPLOAD, line
+        return PRESENT, _identical(candidate, target.format(key=found.key))
+    progress = progress or Progress(quiet=True)
+    multipart = candidate.size >= publish.PART_SIZE  # one PutObject is over before a bar helps
+    name = candidate.dist.filename
+    with progress.bar(name, candidate.size, unit="B", in_bytes=True, show=multipart) as bar:
+        stored = publish.store(bucket, candidate, lambda: path.open("rb"), on_progress=bar.to)
     where = target.format(key=stored.key)
     if not stored.created:
-        return _identical(candidate, where)
-    return f"{candidate.dist.filename}: uploaded to {where} ({_facts(candidate)})"
+        return PRESENT, _identical(candidate, where)
+    return UPLOADED, f"{candidate.dist.filename}: uploaded to {where} ({_facts(candidate)})"
 
 
 def _facts(candidate: publish.Candidate) -> str:
@@ -104,45 +99,99 @@ def _identical(candidate: publish.Candidate, where: str) -> str:
     return f"{candidate.dist.filename}: already present at {where} (identical)"
 
 
-def _explain(exc: StoreUnavailable) -> str:
-    """The one-line reason, with botocore's own words for local failures (no credentials,
-    endpoint unreachable), which say more than their class name."""
-    cause = exc.__cause__
-    if isinstance(cause, NoCredentialsError):
-        return "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/SECRET_ACCESS_KEY)"
-    if isinstance(cause, BotoCoreError):
-        return f"{exc.message} ({cause})"
-    return exc.message
+def _each(
+    items: list[str],
+    action: Callable[[str], str],
+    target: failures.Target,
+    progress: Progress | None = None,
+) -> int:
+    """Run ``action`` on every item; report each outcome; 1 if any was refused or failed.
 
-
-def _each(items: list[str], action: Callable[[str], str]) -> int:
-    """Run ``action`` on every item; report each outcome; 1 if any was refused or failed."""
+    A failure about the whole bucket (``failures.explain``'s fatal ones) stops the command:
+    every other item would fail the same way.
+    """
+    progress = progress or Progress(quiet=True)
     status = 0
     for item in items:
         try:
-            print(action(item), flush=True)
+            progress.line(action(item))
         except StoreUnavailable as exc:
-            _error(f"{item}: {_explain(exc)}")
+            explained = failures.explain(exc, target)
+            if explained.fatal:
+                raise failures.CommandFailed(explained.message) from exc
+            progress.line(f"{PROG}: {item}: {explained.message}", error=True)
             status = 1
         except PackageIndexError as exc:
-            _error(exc.message)
+            progress.line(f"{PROG}: {exc.message}", error=True)
             status = 1
         except OSError as exc:
-            _error(f"{item}: {exc.strerror or exc}")
+            progress.line(f"{PROG}: {item}: {exc.strerror or exc}", error=True)
             status = 1
     return status
 
 
 def run_upload(args: argparse.Namespace) -> int:
     bucket = _bucket(args)
-    return _each(args.files, lambda item: upload_one(bucket, Path(item), dry_run=args.dry_run))
+    target = failures.Target.of(args)
+    progress = Progress(quiet=args.quiet)
+    done: Counter[str] = Counter()
+
+    def upload(item: str) -> str:
+        outcome, line = upload_outcome(bucket, Path(item), dry_run=args.dry_run, progress=progress)
+        done[outcome] += 1
+        return line
+
+    total = len(args.files)
+    status = 0
+    with progress.bar("files", total, unit="files", show=total > 1) as bar:
+        for number, item in enumerate(args.files, start=1):
+            status |= _each([item], upload, target, progress)
+            bar.to(number)
+    if total > 1:
+        print(summary(total, done), flush=True)
+    return status
+
+
+def summary(total: int, done: Counter[str]) -> str:
+    """``5 files: 3 uploaded, 1 already present, 1 failed``."""
+    counts = [f"{done[kind]} {kind}" for kind in (UPLOADED, WOULD_UPLOAD, PRESENT) if done[kind]]
+    return f"{total} files: {', '.join([*counts, f'{total - done.total()} failed'])}"
 
 
 # -- yank / unyank ----------------------------------------------------------------------------
 
 
+def _release_keys(bucket: Bucket, project: str, raw_version: str) -> list[str]:
+    """Every file of one version of a project, under any spelling; ``NotFound`` when none."""
+    canonical = names.canonical(project)
+    if canonical is None:
+        raise Refused(f"invalid project name {project!r}")
+    try:
+        version = Version(raw_version)
+    except InvalidVersion:
+        raise Refused(f"invalid version {raw_version!r} (expected PROJECT==VERSION)") from None
+    keys = []
+    for prefix in catalog.spellings(bucket, canonical):
+        for obj in bucket.list_objects(prefix + "/"):
+            location = names.parse_key(obj.key)
+            if location is not None and location.dist.version == version:
+                keys.append(obj.key)
+    if not keys:
+        raise NotFound(f"no files of {canonical} {version} in bucket {bucket.name}.")
+    return sorted(keys)
+
+
+def files_named(bucket: Bucket, argument: str) -> list[str]:
+    """The keys ``argument`` names: a file (name, path or key), or ``PROJECT==VERSION`` for
+    every file of that version."""
+    project, separator, version = argument.partition("==")
+    if separator:
+        return _release_keys(bucket, project.strip(), version.strip())
+    return publish.published(bucket, argument)
+
+
 def yank_one(bucket: Bucket, argument: str, reason: str) -> str:
-    keys = publish.published(bucket, argument)
+    keys = files_named(bucket, argument)
     for key in keys:
         publish.yank(bucket, key, reason)
     why = f" (reason: {reason})" if reason else ""
@@ -152,7 +201,7 @@ def yank_one(bucket: Bucket, argument: str, reason: str) -> str:
 def unyank_one(bucket: Bucket, argument: str) -> str:
     return "\n".join(
         f"unyanked {key}" if publish.unyank(bucket, key) else f"{key} was not yanked"
-        for key in publish.published(bucket, argument)
+        for key in files_named(bucket, argument)
     )
 
 
@@ -163,12 +212,14 @@ def run_yank(args: argparse.Namespace) -> int:
         _error(exc.message)
         return 2
     bucket = _bucket(args)
-    return _each([args.filename], lambda item: yank_one(bucket, item, reason))
+    return _each(
+        [args.filename], lambda item: yank_one(bucket, item, reason), failures.Target.of(args)
+    )
 
 
 def run_unyank(args: argparse.Namespace) -> int:
     bucket = _bucket(args)
-    return _each([args.filename], lambda item: unyank_one(bucket, item))
+    return _each([args.filename], lambda item: unyank_one(bucket, item), failures.Target.of(args))
 
 
 # -- delete -----------------------------------------------------------------------------------
@@ -197,15 +248,17 @@ def delete_one(bucket: Bucket, argument: str, *, assume_yes: bool) -> str:
 
 def run_delete(args: argparse.Namespace) -> int:
     bucket = _bucket(args)
-    return _each(args.files, lambda item: delete_one(bucket, item, assume_yes=args.yes))
+    return _each(
+        args.files,
+        lambda item: delete_one(bucket, item, assume_yes=args.yes),
+        failures.Target.of(args),
+    )
 
 
 # -- parser -----------------------------------------------------------------------------------
 
-
-def _bucket_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bucket", required=True, help="bucket name")
-    parser.add_argument("--endpoint-url", help="S3 endpoint (S3-compatible stores, local mode)")
+#: What yank and unyank take.
+FILE_OR_RELEASE = "a filename (pkg-1.1.0-py3-none-any.whl), or PROJECT==VERSION for all its files"
 
 
 def add_parsers(commands: Any) -> None:
@@ -215,27 +268,47 @@ def add_parsers(commands: Any) -> None:
         help="upload distributions to a bucket (any size)",
         description="Check and upload wheels and sdists with your AWS credentials. A filename "
         "that is already in the bucket with the same bytes is success; with different bytes "
-        "it is refused (files are immutable).",
+        "it is refused (files are immutable). On a terminal, several files show n/total and "
+        "large files (multipart uploads) their bytes, rate and ETA.",
+        epilog=parsing.examples(
+            "serverless-pypi upload dist/* --bucket NAME",
+            "serverless-pypi upload dist/* --bucket pypi --endpoint-url http://127.0.0.1:9000",
+            "serverless-pypi upload --dry-run big-1.0.tar.gz --bucket NAME",
+        ),
     )
     up.add_argument("files", nargs="+", metavar="FILE", help="wheel or sdist to upload")
-    _bucket_options(up)
+    parsing.bucket_options(up)
     up.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    parsing.quiet_option(up)
     up.set_defaults(func=run_upload)
 
     yank = commands.add_parser(
         "yank",
-        help="mark a file as yanked (PEP 592)",
-        description="Yank a file: installers skip it unless it is pinned with ==. The file "
-        "itself is not touched.",
+        help="mark a file, or every file of a version, as yanked (PEP 592)",
+        description="Yank files: installers skip them unless pinned with ==. The files "
+        "themselves are not touched.",
+        epilog=parsing.examples(
+            'serverless-pypi yank pkg-1.1.0-py3-none-any.whl --reason "broken import" '
+            "--bucket NAME",
+            "serverless-pypi yank pkg==1.1.0 --bucket NAME",
+        ),
     )
-    yank.add_argument("filename", metavar="FILENAME", help="e.g. pkg-1.1.0-py3-none-any.whl")
+    yank.add_argument("filename", metavar="FILE|PROJECT==VERSION", help=FILE_OR_RELEASE)
     yank.add_argument("--reason", default="", help="why, shown by installers")
-    _bucket_options(yank)
+    parsing.bucket_options(yank)
     yank.set_defaults(func=run_yank)
 
-    unyank = commands.add_parser("unyank", help="undo a yank")
-    unyank.add_argument("filename", metavar="FILENAME", help="e.g. pkg-1.1.0-py3-none-any.whl")
-    _bucket_options(unyank)
+    unyank = commands.add_parser(
+        "unyank",
+        help="undo a yank",
+        description="Remove the yank mark of a file, or of every file of a version.",
+        epilog=parsing.examples(
+            "serverless-pypi unyank pkg-1.1.0-py3-none-any.whl --bucket NAME",
+            "serverless-pypi unyank pkg==1.1.0 --bucket NAME",
+        ),
+    )
+    unyank.add_argument("filename", metavar="FILE|PROJECT==VERSION", help=FILE_OR_RELEASE)
+    parsing.bucket_options(unyank)
     unyank.set_defaults(func=run_unyank)
 
     delete = commands.add_parser(
@@ -243,8 +316,12 @@ def add_parsers(commands: Any) -> None:
         help="delete files from a bucket",
         description="Delete files (and their yank markers). On a versioned bucket, as the "
         "Terraform module creates, deleted files stay recoverable.",
+        epilog=parsing.examples(
+            "serverless-pypi delete pkg-1.0.tar.gz --bucket NAME",
+            "serverless-pypi delete --yes pkg-1.0.tar.gz pkg-1.0-py3-none-any.whl --bucket NAME",
+        ),
     )
     delete.add_argument("files", nargs="+", metavar="FILE", help="distribution filename")
-    _bucket_options(delete)
+    parsing.bucket_options(delete)
     delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(func=run_delete)

@@ -22,6 +22,8 @@ from serverless_pypi.errors import (
 #: A Cognito user pool id is ``<region>_<id>``; the region comes from there unless configured.
 POOL_ID_SEPARATOR = "_"
 
+#: Where the local server's Cognito endpoint is shown.
+LOCAL_HINT = "`serverless-pypi serve --auth` prints"
 #: Cognito's error codes, by what they mean here; any other is an unavailable user pool.
 _MISSING = frozenset({"ResourceNotFoundException", "UserNotFoundException"})
 _NOT_ALLOWED = frozenset({"AccessDeniedException", "NotAuthorizedException"})
@@ -48,12 +50,23 @@ def make_client(pool_id: str, endpoint_url: str | None) -> Any:
 
 def _error(exc: Exception) -> PackageIndexError:
     """The domain error for an AWS failure, in one line: Cognito's own code and message."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+    )
 
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = error.get("Code", "Error")
         message = f"{code}: {error.get('Message') or exc}"
+        if str(code).isdigit():  # an HTTP status without a Cognito error: not Cognito
+            return StoreUnavailable(
+                f"HTTP {code} from --endpoint-url, which does not answer as Cognito does: "
+                f"for the local server it is the `cognito:` URL {LOCAL_HINT}",
+                transient=False,
+            )
         if code in _MISSING:
             return NotFound(message)
         if code in _NOT_ALLOWED:
@@ -64,6 +77,12 @@ def _error(exc: Exception) -> PackageIndexError:
             f"{exc} (these commands use your AWS credentials; for the local server's pool "
             "any values work, e.g. AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x)",
             transient=False,
+        )
+    if isinstance(exc, EndpointConnectionError):
+        return StoreUnavailable(
+            f"{exc}: is it running? For the local server --endpoint-url is the `cognito:` URL "
+            f"{LOCAL_HINT}",
+            transient=True,
         )
     if isinstance(exc, BotoCoreError):
         return StoreUnavailable(str(exc), transient=True)

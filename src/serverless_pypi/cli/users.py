@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from serverless_pypi import config
 from serverless_pypi.cli import user_pool
+from serverless_pypi.cli.parsing import examples
 from serverless_pypi.errors import PackageIndexError
 
 PROG = "serverless-pypi users"
@@ -85,6 +86,10 @@ def add_parsers(commands: Any) -> None:
         help="manage the index's users in a Cognito user pool",
         description="Manage the index's users (readers) and uploaders in a Cognito user pool, "
         "with your AWS credentials.",
+        epilog=examples(
+            "serverless-pypi users add alice --upload --user-pool-id ID --endpoint-url URL",
+            "serverless-pypi users list --user-pool-id us-east-1_AbCdEf123",
+        ),
     )
     actions = users.add_subparsers(dest="users_command", required=True)
 
@@ -94,6 +99,10 @@ def add_parsers(commands: Any) -> None:
         help="create a user (a reader; --upload makes an uploader)",
         description="Create a user with a permanent password. The password is read from a "
         "prompt, or from one line of stdin with --password-stdin; never from an argument.",
+        epilog=examples(
+            "serverless-pypi users add alice --upload --user-pool-id ID   # prompts twice",
+            'echo "$PASSWORD" | serverless-pypi users add bob --password-stdin --user-pool-id ID',
+        ),
     )
     add.add_argument("name")
     add.add_argument("--upload", action="store_true", help="allow this user to upload")
@@ -103,12 +112,22 @@ def add_parsers(commands: Any) -> None:
     _common(add)
     add.set_defaults(func=run_add)
 
-    remove = actions.add_parser("remove", help="delete a user")
+    remove = actions.add_parser(
+        "remove",
+        help="delete a user",
+        description="Delete a user from the pool; the index refuses them at once.",
+        epilog=examples("serverless-pypi users remove bob --user-pool-id ID --endpoint-url URL"),
+    )
     remove.add_argument("name")
     _common(remove)
     remove.set_defaults(func=run_remove)
 
-    listing = actions.add_parser("list", help="list users: name, status, uploader")
+    listing = actions.add_parser(
+        "list",
+        help="list users: name, status, uploader",
+        description="List the pool's users with their status and whether they may upload.",
+        epilog=examples("serverless-pypi users list --user-pool-id ID --endpoint-url URL"),
+    )
     _common(listing)
     listing.set_defaults(func=run_list)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import socket
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -88,9 +89,10 @@ class Emulator:
     """moto S3 + SNS (+ Cognito for ``serve --auth``) on 127.0.0.1 in this process, and the
     clients that configure it."""
 
-    def __init__(self, bucket: str = "pypi", region: str = "us-east-1") -> None:
+    def __init__(self, bucket: str = "pypi", region: str = "us-east-1", port: int = 0) -> None:
         self.bucket = bucket
         self.region = region
+        self.port = port  # 0: a free one
         self.endpoint_url = ""
         self.topic_arn = ""
         self.subscription_arn = ""
@@ -101,14 +103,22 @@ class Emulator:
         self.cognito: Any = None
 
     def start(self) -> str:
-        """Start moto on a free loopback port and create the bucket; return the endpoint URL."""
+        """Start moto on its loopback port and create the bucket; return the endpoint URL.
+        ``OSError`` (EADDRINUSE) when the port is taken."""
         from moto.server import ThreadedMotoServer  # heavy import, only needed here
+
+        if self.port:
+            # moto binds in its own thread and, when that fails, waits for ever: bind here first.
+            probe = socket.socket()
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with probe:
+                probe.bind(("127.0.0.1", self.port))
 
         # werkzeug logs every request line (presigned URLs with their signatures) at INFO.
         quiet = logging.getLogger("werkzeug")
         if quiet.level == logging.NOTSET:
             quiet.setLevel(logging.WARNING)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         _defer_s3_notifications()
         wsgi_server = self._server._server  # werkzeug's server; its handlers call .app

@@ -24,6 +24,7 @@ class Options:
     url_ttl: int | None = None
     fallback_index_url: str | None = None
     auth: bool = False  # embedded Cognito + the Lambda authorizer
+    s3_port: int = 0  # the embedded S3 emulator's; 0: a free one
 
 
 def _url_ttl(raw: str) -> int:
@@ -58,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_port,
         default=8080,
         help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--s3-port",
+        type=_port,
+        default=0,
+        help="port of the embedded S3 emulator (the `s3:` line); default: a free one",
     )
     store = parser.add_mutually_exclusive_group()
     store.add_argument(
@@ -116,6 +123,8 @@ def from_arguments(args: argparse.Namespace) -> Options:
         raise config.ConfigError("--bucket serves an existing bucket: no --data-dir/--ephemeral")
     if args.bucket and args.auth:
         raise config.ConfigError("--auth needs the embedded bucket (no --bucket)")
+    if args.bucket and args.s3_port:
+        raise config.ConfigError("--s3-port is the embedded bucket's; --bucket has --endpoint-url")
     return Options(
         host=args.host,
         port=args.port,
@@ -127,4 +136,5 @@ def from_arguments(args: argparse.Namespace) -> Options:
         url_ttl=args.url_ttl,
         fallback_index_url=args.fallback_index_url,
         auth=args.auth,
+        s3_port=args.s3_port,
     )

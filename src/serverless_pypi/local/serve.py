@@ -16,6 +16,8 @@ import threading
 from typing import Any, TextIO
 
 from serverless_pypi import config, logs
+from serverless_pypi.cli import failures
+from serverless_pypi.errors import StoreUnavailable
 from serverless_pypi.local import stack
 from serverless_pypi.local.auth import AuthorizerFactory, LocalAuthorizer
 from serverless_pypi.local.options import Options, add_arguments, from_arguments
@@ -115,8 +117,13 @@ def run(args: argparse.Namespace) -> int:
     except config.ConfigError as exc:
         print(f"serverless-pypi serve: error: {exc}", file=sys.stderr)
         return 2
-    except (OSError, DataDirError) as exc:  # port in use, data directory busy or unwritable
+    except (OSError, DataDirError, stack.PortInUse) as exc:  # data directory busy, port taken
         print(f"serverless-pypi serve: error: {exc}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as exc:  # --bucket: missing, unreachable, not ours to read
+        target = failures.Target(options.bucket, options.endpoint_url, may_be_serve=False)
+        message = failures.explain(exc, target).message
+        print(f"serverless-pypi serve: error: {message}", file=sys.stderr)
         return 1
     except Exception as exc:
         log.exception("could not start")

@@ -12,12 +12,14 @@ credentials (``auth=basic``) and uploads need the uploaders group (``uploads=aut
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +42,24 @@ class ReindexApp(App, Protocol):
 
 
 AppFactory = Callable[[config.Settings], Any]
+
+
+class PortInUse(Exception):
+    """A port ``serve`` was told to listen on is taken; the message names the option."""
+
+
+@contextmanager
+def _port_of(option: str, host: str, port: int) -> Iterator[None]:
+    """Turn EADDRINUSE while binding ``port`` into ``PortInUse`` naming ``option``."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise PortInUse(
+            f"port {port} on {host} is already in use (another serverless-pypi serve?): "
+            f"choose another with {option} PORT ({option} 0 picks a free one)"
+        ) from exc
 
 
 def make_api(settings: config.Settings) -> App:
@@ -157,9 +177,10 @@ def _start_embedded(
         os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 (moto's dummy)
 
     region = settings_for(options, DEFAULT_BUCKET, None, "off").region
-    emulator = Emulator(DEFAULT_BUCKET, region)
+    emulator = Emulator(DEFAULT_BUCKET, region, options.s3_port)
     stops.append(emulator.stop)
-    endpoint = emulator.start()
+    with _port_of("--s3-port", "127.0.0.1", options.s3_port):
+        endpoint = emulator.start()
     running.emulator = emulator
     authorizer = None
     if options.auth:
@@ -179,7 +200,8 @@ def _start_embedded(
         extra={"objects": restored, "data_dir": str(root)},
     )
 
-    listener = listen(options.host, options.port)
+    with _port_of("--port", options.host, options.port):
+        listener = listen(options.host, options.port)
     stops.append(listener.close)
     sns_path = SNS_PATH_PREFIX + secrets.token_urlsafe(16)
     subscription_arn = emulator.subscribe(loopback_url(listener.getsockname()) + sns_path)
@@ -225,7 +247,8 @@ def _start_external(
     reindex = reindex_factory(settings)
     # No events arrive from a bucket we did not wire up: build the derived index now.
     reindex.rebuild_all()
-    listener = listen(options.host, options.port)
+    with _port_of("--port", options.host, options.port):
+        listener = listen(options.host, options.port)
     running._stops.append(listener.close)
     _serve(running, LocalServer(listener, api.handle, region=settings.region))
     running.s3_endpoint_url = (
