@@ -138,6 +138,16 @@ class Bucket:
         _read(stream, chunks.append)
         return b"".join(chunks), info.etag
 
+    def read(self, key: str) -> tuple[bytes, ObjectInfo] | None:
+        """The object's bytes and what S3 said about it (user metadata too), or None."""
+        opened = self.open(key)
+        if opened is None:
+            return None
+        stream, info = opened
+        chunks: list[bytes] = []
+        _read(stream, chunks.append)
+        return b"".join(chunks), info
+
     def open(self, key: str) -> tuple[Any, ObjectInfo] | None:
         """A streaming body and what S3 said about it, or None when it does not exist."""
         try:
