@@ -129,11 +129,11 @@ def copy_file(bucket: Bucket, job: CopyJob, *, budget: float = THREAD_BUDGET) ->
     except errors.PackageIndexError as exc:
         log.warning(
             "upstream file not kept",
-            extra={"project": job.project, "filename": job.filename, "reason": exc.message},
+            extra={"project": job.project, "file": job.filename, "reason": exc.message},
         )
         return False
     except Exception:
-        log.exception("upstream copy failed", extra={"filename": job.filename})
+        log.exception("upstream copy failed", extra={"file": job.filename})
         return False
     log.info("upstream file kept", extra={"key": key, "size": job.size})
     return True

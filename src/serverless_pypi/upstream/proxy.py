@@ -139,6 +139,7 @@ class Upstream:
             page_url,
             accept=parse.ACCEPT,
             max_bytes=client.MAX_PAGE_BYTES,
+            timeout=client.PAGE_TIMEOUT,
             etag=previous.etag if previous else None,
         )
         now = self.clock()
@@ -245,12 +246,15 @@ class Upstream:
         import hashlib
 
         answer = client.fetch(
-            entry.url + ".metadata", accept="*/*", max_bytes=client.MAX_METADATA_BYTES
+            entry.url + ".metadata",
+            accept="*/*",
+            max_bytes=client.MAX_METADATA_BYTES,
+            timeout=client.PAGE_TIMEOUT,
         )
         if answer is None or answer.status != 200:
             raise UpstreamUnavailable("The upstream index has no metadata for this file.")
         if hashlib.sha256(answer.body).hexdigest() != sha256:
-            log.warning("upstream metadata sha256 mismatch", extra={"filename": entry.filename})
+            log.warning("upstream metadata sha256 mismatch", extra={"file": entry.filename})
             raise UpstreamUnavailable(
                 "The upstream index sent metadata whose sha256 does not match its page."
             )
