@@ -377,3 +377,78 @@ def test_cache_document_is_gzipped_and_revalidated(bucket: Bucket, fake: FakeUps
     bucket.put(cache.doc_key("idna"), gzip.compress(json.dumps(document).encode()), "x")
     loaded = cache.load_document(bucket, "idna", fake.index_url)
     assert loaded is not None and loaded.files == ()
+
+
+# -- the copy function ------------------------------------------------------------------------
+class Context:
+    aws_request_id = "copy-1"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 900_000
+
+
+@pytest.fixture
+def copy_handler(
+    bucket: Bucket, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    from serverless_pypi.upstream import copy
+
+    monkeypatch.setenv(config.BUCKET, bucket.name)
+    monkeypatch.setenv(config.UPSTREAM_INDEX_URL, fake.index_url)
+    copy._container.cache_clear()
+    yield copy.handler
+    copy._container.cache_clear()
+
+
+def test_copy_function_keeps_the_file(
+    copy_handler: Any, bucket: Bucket, fake: FakeUpstream
+) -> None:
+    entry = fake.projects["idna"][0]
+    url = urljoin(fake.index_url, "../files/" + entry.filename)
+    job = CopyJob("idna", entry.filename, url, entry.sha256, entry.size)
+    assert copy_handler(job.to_event(), Context()) == {"copied": True}
+    assert keys(bucket, layout.UPSTREAM_PREFIX) == {cache.file_key("idna", entry.filename)}
+    assert copy_handler(job.to_event(), Context()) == {"copied": True}  # idempotent
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"url": "http://169.254.169.254/latest/meta-data"},
+        {"filename": "other-1.0-py3-none-any.whl"},
+        {"sha256": "nothex"},
+        {"size": -5},
+    ],
+)
+def test_copy_function_refuses_forged_events(
+    copy_handler: Any, bucket: Bucket, fake: FakeUpstream, change: dict[str, Any]
+) -> None:
+    entry = fake.projects["idna"][0]
+    url = urljoin(fake.index_url, "../files/" + entry.filename)
+    event = CopyJob("idna", entry.filename, url, entry.sha256, entry.size).to_event()
+    event["upstream_copy"].update(change)
+    answer = copy_handler(event, Context())
+    assert answer == {"copied": False, "reason": "malformed copy event"}
+    assert not keys(bucket, layout.UPSTREAM_PREFIX)
+
+
+def test_lambda_dispatcher_invokes_the_copy_function_asynchronously() -> None:
+    from botocore.stub import Stubber
+
+    from serverless_pypi.upstream.copy import LambdaDispatcher
+
+    dispatcher = LambdaDispatcher("pypi-upstream-copy", "us-east-1")
+    job = CopyJob("idna", "idna-3.0-py3-none-any.whl", "https://f.example/x.whl", "a" * 64, 3)
+    with Stubber(dispatcher._client) as stub:
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {
+                "FunctionName": "pypi-upstream-copy",
+                "InvocationType": "Event",
+                "Payload": json.dumps(job.to_event()).encode(),
+            },
+        )
+        dispatcher(job)
+        stub.assert_no_pending_responses()
