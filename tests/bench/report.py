@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import bounds
+import upstream
 from cases import LAMBDA_RESPONSE_LIMIT, Plan
 
 #: "Well under" the 6 MiB response limit: at most half of it, so a project can double.
@@ -141,6 +142,8 @@ def evaluate(results: list[dict[str, Any]], plan: Plan) -> list[dict[str, Any]]:
     )
     for row in bounds.evaluate(by_id):
         add(*row)
+    for row in upstream.evaluate(by_id, plan.page_sizes):
+        add(*row)
     return targets
 
 
@@ -250,6 +253,8 @@ def _label(case: dict[str, Any]) -> str:
     if kind == "project_page":
         client = "" if case.get("gzip_client", True) else ", client without gzip"
         return f"project page, {case['files']:,} files, {case['format'].upper()}{client}"
+    if kind == "upstream_page":
+        return f"upstream page, {case['files']:,} files, {case['format'].upper()}, {case['state']}"
     if kind == "root_page":
         return f"root page, {case['projects']:,} projects, {case['format'].upper()}"
     if kind == "reindex_event":
