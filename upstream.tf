@@ -64,16 +64,8 @@ locals {
     Sid       = "DenyUpstreamCacheWritesExceptProxy"
     Effect    = "Deny"
     Principal = "*"
-    Action = [
-      "s3:PutObject",
-      "s3:PutObjectAcl",
-      "s3:PutObjectVersionAcl",
-      "s3:DeleteObject",
-      "s3:DeleteObjectVersion",
-      "s3:ReplicateObject",
-      "s3:ReplicateDelete",
-    ]
-    Resource = [local.upstream_arn]
+    Action    = local.index_write_deny_statement.Action
+    Resource  = [local.upstream_arn]
     Condition = { ArnNotLike = { "aws:PrincipalArn" = concat(
       [aws_iam_role.api.arn],
       local.upstream_enabled ? [aws_iam_role.upstream_copy[0].arn] : [],
