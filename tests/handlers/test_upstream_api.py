@@ -452,3 +452,34 @@ def test_lambda_dispatcher_invokes_the_copy_function_asynchronously() -> None:
         )
         dispatcher(job)
         stub.assert_no_pending_responses()
+
+
+# -- authentication ---------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/simple/idna/", "/files/.upstream/idna-3.0-py3-none-any.whl"])
+def test_authentication_covers_proxied_projects(
+    bucket: Bucket, fake: FakeUpstream, path: str
+) -> None:
+    app, _ = make_app(bucket, fake, auth="basic")
+    denied = http_event("GET", path)
+    denied["requestContext"]["authorizer"] = {"lambda": {"authenticated": False}}
+    assert app.handle(denied, None)["statusCode"] == 401
+    assert not fake.asked_about("idna")
+    allowed = http_event("GET", "/simple/idna/")
+    reader = {"authenticated": True, "username": "alice", "uploader": False}
+    allowed["requestContext"]["authorizer"] = {"lambda": reader}
+    assert app.handle(allowed, None)["statusCode"] == 200
+
+
+def test_reindex_events_about_the_cache_are_ignored_quietly(
+    bucket: Bucket, fake: FakeUpstream, settings: config.Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    from support.s3events import s3_event
+
+    app, _ = make_app(bucket, fake)
+    page(app, "idna")
+    call(app, "GET", "/files/.upstream/" + wheel_filename("idna", "3.0"))
+    cached = sorted(keys(bucket, layout.UPSTREAM_PREFIX))
+    assert len(cached) == 4  # document, two pages, the copy
+    ReindexApp(settings, bucket).handle(s3_event(bucket.name, *cached), None)
+    assert not keys(bucket, layout.INDEX_PREFIX)
+    assert "ignored object" not in caplog.text
