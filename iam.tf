@@ -63,6 +63,7 @@ locals {
         Resource = ["${aws_cloudwatch_log_group.api.arn}:*"]
       },
     ],
+    local.upstream_api_statements,
     local.kms,
     local.xray,
   )

@@ -48,6 +48,12 @@ resource "aws_lambda_function" "api" {
       # A CUSTOM (Lambda) authorizer passes its verdict as context; the handler answers
       # 401/403 from it (see docs/auth.md). Other authorizer types deny at the gateway.
       SERVERLESS_PYPI_AUTH = var.authorization_type == "CUSTOM" ? "basic" : "none"
+      # The upstream proxy (upstream.tf); empty values leave it off.
+      SERVERLESS_PYPI_UPSTREAM_INDEX_URL     = local.upstream_enabled ? var.upstream_index_url : ""
+      SERVERLESS_PYPI_UPSTREAM_BLOCK         = join(",", var.upstream_block)
+      SERVERLESS_PYPI_UPSTREAM_MIN_AGE       = var.upstream_min_age
+      SERVERLESS_PYPI_UPSTREAM_PAGE_TTL      = var.upstream_page_ttl
+      SERVERLESS_PYPI_UPSTREAM_COPY_FUNCTION = local.upstream_enabled ? local.upstream_copy_function_name : ""
     }
   }
   kms_key_arn = var.kms_key_arn

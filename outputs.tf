@@ -48,6 +48,11 @@ output "reindex_function_arn" {
   value       = aws_lambda_function.reindex.arn
 }
 
+output "upstream_copy_function_name" {
+  description = "Name of the function that copies upstream files into the bucket; null when upstream_index_url is not set."
+  value       = local.upstream_enabled ? aws_lambda_function.upstream_copy[0].function_name : null
+}
+
 output "api_role_arn" {
   description = "ARN of the API function's IAM role."
   value       = aws_iam_role.api.arn

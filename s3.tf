@@ -132,7 +132,7 @@ resource "aws_s3_bucket_policy" "this" {
   bucket = aws_s3_bucket.this[0].id
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid       = "DenyInsecureTransport"
         Effect    = "Deny"
@@ -142,7 +142,7 @@ resource "aws_s3_bucket_policy" "this" {
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
       },
       local.index_write_deny_statement,
-    ]
+    ], local.upstream_enabled ? [local.upstream_write_deny_statement] : [])
   })
 
   # A policy change while the public access block is being created is refused by S3.

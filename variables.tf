@@ -147,12 +147,59 @@ variable "url_ttl" {
 
 variable "fallback_index_url" {
   type        = string
-  description = "Index to redirect to for projects that do not exist here (e.g. https://pypi.org/simple/); null or empty: none."
+  description = "Deprecated in favour of upstream_index_url. Index to redirect to for projects that do not exist here (e.g. https://pypi.org/simple/); null or empty: none."
   default     = null
 
   validation {
     condition     = var.fallback_index_url == null || can(regex("^(https?://[^/\\s]+(/[^\\s]*)?)?$", var.fallback_index_url))
     error_message = "fallback_index_url must be an http(s) URL, empty or null."
+  }
+}
+
+variable "upstream_index_url" {
+  type        = string
+  description = "Upstream index to proxy and cache for projects with no private file here (e.g. https://pypi.org/simple/); null or empty: off. Needs outbound internet from the functions. Replaces fallback_index_url (set only one)."
+  default     = null
+
+  validation {
+    condition     = var.upstream_index_url == null || can(regex("^(https?://[^/\\s]+(/[^\\s]*)?)?$", var.upstream_index_url))
+    error_message = "upstream_index_url must be an http(s) URL, empty or null."
+  }
+}
+
+variable "upstream_block" {
+  type        = list(string)
+  description = "Globs over normalized project names (e.g. acme-*) never taken from the upstream index, even before the first private upload."
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = length(var.upstream_block) <= 200 && alltrue([for g in var.upstream_block : can(regex("^[A-Za-z0-9*?\\[\\]!._-]{1,200}$", g))])
+    error_message = "upstream_block must be at most 200 globs of letters, digits, - _ . and * ? [ ] !."
+  }
+}
+
+variable "upstream_min_age" {
+  type        = string
+  description = "Cooldown: upstream files younger than this (e.g. 72h, 7d) are hidden, and files without an upload time; 0: off."
+  default     = "0"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9]{1,9}[smhd]?$", var.upstream_min_age))
+    error_message = "upstream_min_age must be a duration such as 90s, 10m, 72h or 7d (0: off)."
+  }
+}
+
+variable "upstream_page_ttl" {
+  type        = string
+  description = "How long an upstream page is served from the bucket before the upstream is asked again (e.g. 10m)."
+  default     = "10m"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9]{1,9}[smhd]?$", var.upstream_page_ttl))
+    error_message = "upstream_page_ttl must be a duration such as 90s, 10m or 1h."
   }
 }
 

@@ -1,6 +1,7 @@
 # Everything switched on: HTTP Basic authentication against a Cognito user pool (modules/cognito)
-# on every route, uploads for the uploaders group, a fallback index, custom names, tags, X-Ray
-# tracing, longer log retention and capped reindex concurrency.
+# on every route, uploads for the uploaders group, the upstream proxy of PyPI (with a reserved
+# namespace and a 72-hour cooldown), custom names, tags, X-Ray tracing, longer log retention and
+# capped reindex concurrency.
 
 terraform {
   required_version = ">= 1.5"
@@ -67,7 +68,10 @@ module "pypi" {
   authorizer_id      = module.cognito.authorizer_id
   uploads            = "authenticated"
 
-  fallback_index_url = "https://pypi.org/simple/"
+  # One index URL for everything: PyPI through the proxy, never for names under acme-*.
+  upstream_index_url = "https://pypi.org/simple/"
+  upstream_block     = ["acme-*"]
+  upstream_min_age   = "72h"
   url_ttl            = 300
   log_level          = "INFO"
 

@@ -22,6 +22,14 @@ UPLOADS = "SERVERLESS_PYPI_UPLOADS"
 S3_ENDPOINT_URL = "SERVERLESS_PYPI_S3_ENDPOINT_URL"
 LOG_LEVEL = "SERVERLESS_PYPI_LOG_LEVEL"
 AUTH = "SERVERLESS_PYPI_AUTH"
+# The upstream proxy's (``serverless_pypi.upstream``).
+UPSTREAM_INDEX_URL = "SERVERLESS_PYPI_UPSTREAM_INDEX_URL"
+UPSTREAM_BLOCK = "SERVERLESS_PYPI_UPSTREAM_BLOCK"
+UPSTREAM_MIN_AGE = "SERVERLESS_PYPI_UPSTREAM_MIN_AGE"
+UPSTREAM_PAGE_TTL = "SERVERLESS_PYPI_UPSTREAM_PAGE_TTL"
+#: The function the API invokes (asynchronously) to copy an upstream file into the bucket;
+#: unset: the copy runs in a thread of this process (local mode).
+UPSTREAM_COPY_FUNCTION = "SERVERLESS_PYPI_UPSTREAM_COPY_FUNCTION"
 # The Cognito authorizer's (``serverless_pypi.authorizer``).
 USER_POOL_ID = "SERVERLESS_PYPI_USER_POOL_ID"
 CLIENT_ID = "SERVERLESS_PYPI_CLIENT_ID"
@@ -31,8 +39,15 @@ COGNITO_ENDPOINT_URL = "SERVERLESS_PYPI_COGNITO_ENDPOINT_URL"
 
 #: Variables each handler reads. The Terraform module must set exactly these (a test checks both
 #: sides); ``S3_ENDPOINT_URL`` is for local mode and S3-compatible stores, never set by Terraform.
-API_ENV_VARS = frozenset({BUCKET, URL_TTL, FALLBACK_INDEX_URL, UPLOADS, LOG_LEVEL, AUTH})
+API_ENV_VARS = frozenset(
+    {BUCKET, URL_TTL, FALLBACK_INDEX_URL, UPLOADS, LOG_LEVEL, AUTH}
+    | {UPSTREAM_INDEX_URL, UPSTREAM_BLOCK, UPSTREAM_MIN_AGE, UPSTREAM_PAGE_TTL}
+    | {UPSTREAM_COPY_FUNCTION}
+)
 REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL})
+#: The upstream copy function reads the bucket and the upstream's address (file URLs must be
+#: on its scheme).
+UPSTREAM_COPY_ENV_VARS = frozenset({BUCKET, LOG_LEVEL, UPSTREAM_INDEX_URL})
 AUTHORIZER_ENV_VARS = frozenset(
     {USER_POOL_ID, CLIENT_ID, UPLOADERS_GROUP, AUTH_CACHE_TTL, LOG_LEVEL}
 )
@@ -57,6 +72,17 @@ DEFAULT_AUTH_CACHE_TTL = 300
 MAX_AUTH_CACHE_TTL = 3600
 #: Seconds it remembers a failed one (never longer than the positive TTL).
 NEGATIVE_AUTH_CACHE_TTL = 30
+
+#: Upstream pages are kept this long before the upstream is asked again (10 minutes).
+DEFAULT_UPSTREAM_PAGE_TTL = 600
+MAX_UPSTREAM_PAGE_TTL = 7 * 24 * 3600
+MAX_UPSTREAM_MIN_AGE = 365 * 24 * 3600
+MAX_UPSTREAM_BLOCK = 200
+_DURATION = re.compile(r"^(\d{1,9})([smhd]?)$")
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+#: A block glob, over normalized names: lowercase letters, digits, "-", and fnmatch's ``*?[]!``.
+_BLOCK_GLOB = re.compile(r"^[a-z0-9*?\[\]!-]{1,200}$")
+_NAME_SEPARATORS = re.compile(r"[-_.]+")
 
 #: A Cognito user pool id starts with its region: ``eu-west-1_AbC123``.
 _POOL_ID = re.compile(r"^([a-z]{2}(?:-[a-z]+)+-\d+)_[0-9A-Za-z]+$")
@@ -131,6 +157,50 @@ def http_url(env: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+def parse_duration(raw: str) -> int | None:
+    """``72h``, ``7d``, ``30m``, ``90s`` or a bare number of seconds; None if malformed."""
+    match = _DURATION.match(raw.strip().lower())
+    if match is None:
+        return None
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def duration(env: Mapping[str, str], name: str, *, default: int, high: int) -> int:
+    """A duration (see ``parse_duration``) between 0 and ``high`` seconds."""
+    raw = optional_string(env, name)
+    if raw is None:
+        return default
+    value = parse_duration(raw)
+    if value is None:
+        raise ConfigError(f"{name} must be a duration such as 90s, 10m, 72h or 7d, got {raw!r}")
+    if value > high:
+        raise ConfigError(f"{name} must be at most {high} seconds")
+    return value
+
+
+def block_glob(raw: str) -> str | None:
+    """A block-list glob over normalized names (``Acme_*`` is ``acme-*``); None if invalid."""
+    glob = _NAME_SEPARATORS.sub("-", raw.strip().lower())
+    return glob if _BLOCK_GLOB.match(glob) else None
+
+
+def block_globs(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma- or whitespace-separated globs (see ``block_glob``)."""
+    raw = [g for g in re.split(r"[\s,]+", optional_string(env, name) or "") if g]
+    if len(raw) > MAX_UPSTREAM_BLOCK:
+        raise ConfigError(f"{name} holds at most {MAX_UPSTREAM_BLOCK} globs")
+    globs = []
+    for item in raw:
+        glob = block_glob(item)
+        if glob is None:
+            raise ConfigError(
+                f"{name}: {item!r} is not a glob over project names "
+                "(letters, digits, '-', '_', '.', and * ? [ ] !)"
+            )
+        globs.append(glob)
+    return tuple(globs)
+
+
 def load_region(environ: Mapping[str, str] | None = None) -> str:
     """The AWS region the function runs in (Lambda sets ``AWS_REGION``)."""
     env = _environ(environ)
@@ -158,6 +228,17 @@ class Settings:
     s3_endpoint_url: str | None = None
     region: str = DEFAULT_REGION
     log_level: LogLevel = "INFO"
+    #: The upstream proxy (``serverless_pypi.upstream``): off when the URL is None.
+    upstream_index_url: str | None = None
+    upstream_block: tuple[str, ...] = ()
+    #: Seconds an upstream file must have been public before it is shown; 0: no cooldown.
+    upstream_min_age: int = 0
+    upstream_page_ttl: int = DEFAULT_UPSTREAM_PAGE_TTL
+    upstream_copy_function: str | None = None
+
+
+def _index_url(url: str | None) -> str | None:
+    return None if url is None else url.rstrip("/") + "/"
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -170,15 +251,43 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     auth = choice(env, AUTH, AUTH_MODES, "none")
     if uploads == "authenticated" and auth != "basic":
         raise ConfigError(f"{UPLOADS}=authenticated needs {AUTH}=basic")
+    upstream = http_url(env, UPSTREAM_INDEX_URL)
+    if upstream is not None and fallback is not None:
+        raise ConfigError(
+            f"{UPSTREAM_INDEX_URL} and {FALLBACK_INDEX_URL} are both set: the upstream proxy "
+            "replaces the fallback redirect; set only one"
+        )
     return Settings(
         bucket=bucket,
         url_ttl=url_ttl,
-        fallback_index_url=None if fallback is None else fallback.rstrip("/") + "/",
+        fallback_index_url=_index_url(fallback),
         uploads=uploads,
         auth=auth,
         s3_endpoint_url=http_url(env, S3_ENDPOINT_URL),
         region=load_region(env),
         log_level=choice(env, LOG_LEVEL, LOG_LEVELS, "INFO", upper=True),
+        upstream_index_url=_index_url(upstream),
+        upstream_block=block_globs(env, UPSTREAM_BLOCK),
+        upstream_min_age=duration(env, UPSTREAM_MIN_AGE, default=0, high=MAX_UPSTREAM_MIN_AGE),
+        upstream_page_ttl=duration(
+            env, UPSTREAM_PAGE_TTL, default=DEFAULT_UPSTREAM_PAGE_TTL, high=MAX_UPSTREAM_PAGE_TTL
+        ),
+        upstream_copy_function=optional_string(env, UPSTREAM_COPY_FUNCTION),
+    )
+
+
+def load_upstream_copy(environ: Mapping[str, str] | None = None) -> Settings:
+    """The upstream copy function's settings (``UPSTREAM_COPY_ENV_VARS``)."""
+    env = _environ(environ)
+    upstream = http_url(env, UPSTREAM_INDEX_URL)
+    if upstream is None:
+        raise ConfigError(f"{UPSTREAM_INDEX_URL} is required")
+    return Settings(
+        bucket=required_string(env, BUCKET),
+        s3_endpoint_url=http_url(env, S3_ENDPOINT_URL),
+        region=load_region(env),
+        log_level=choice(env, LOG_LEVEL, LOG_LEVELS, "INFO", upper=True),
+        upstream_index_url=_index_url(upstream),
     )
 
 

@@ -52,3 +52,12 @@ class StoreUnavailable(PackageIndexError):
 class PreconditionFailed(Exception):
     """A conditional write lost a race (S3's 412 or 409): re-read and try again. Internal to
     the writers, never shown to a caller."""
+
+
+class UpstreamUnavailable(PackageIndexError):
+    """The upstream index failed, sent something unusable, or (``timeout``) did not answer in
+    time; 502, or 504 for a timeout."""
+
+    def __init__(self, message: str, *, timeout: bool = False) -> None:
+        super().__init__(message)
+        self.timeout = timeout

@@ -13,6 +13,10 @@ INDEX_PREFIX = ".index/"
 #: Yank markers: ``.yanked/<key>`` holds the reason for yanking ``<key>``. Not derived data:
 #: it is the only record of a yank, so a full reindex reads it.
 YANK_PREFIX = ".yanked/"
+#: The upstream proxy's cache (``serverless_pypi.upstream.cache``): pages, documents, METADATA
+#: and copies of upstream files. Never a project (no name starts with "."), so a cached
+#: upstream file can never make a project private; written by the API and the copy function.
+UPSTREAM_PREFIX = ".upstream/"
 #: A yank marker's body is the reason, on one line, at most this many characters.
 MAX_YANK_REASON = 1000
 
@@ -48,7 +52,7 @@ def is_index_key(key: str) -> bool:
 
 def is_reserved_key(key: str) -> bool:
     """Whether ``key`` is under a prefix of ours rather than a project's."""
-    return key.startswith((INDEX_PREFIX, YANK_PREFIX))
+    return key.startswith((INDEX_PREFIX, YANK_PREFIX, UPSTREAM_PREFIX))
 
 
 def yank_key(key: str) -> str:

@@ -182,13 +182,18 @@ class Bucket:
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         """The object's bytes and ETag, or None when it does not exist."""
+        stored = self.read(key)
+        return None if stored is None else (stored[0], stored[1].etag)
+
+    def read(self, key: str) -> tuple[bytes, ObjectInfo] | None:
+        """The object's bytes and what S3 said about it (user metadata too), or None."""
         opened = self.open(key)
         if opened is None:
             return None
         stream, info = opened
         chunks: list[bytes] = []
         _read(stream, chunks.append)
-        return b"".join(chunks), info.etag
+        return b"".join(chunks), info
 
     def open(self, key: str) -> tuple[Any, ObjectInfo] | None:
         """A streaming body and what S3 said about it (with the object's SHA-256 when

@@ -13,6 +13,7 @@ from typing import Any
 
 import bigfile
 import bounds
+import upstream
 from cases import LAMBDA_RESPONSE_LIMIT, Plan
 
 #: "Well under" the 6 MiB response limit: at most half of it, so a project can double.
@@ -144,6 +145,8 @@ def evaluate(results: list[dict[str, Any]], plan: Plan) -> list[dict[str, Any]]:
         add(*row)
     for row in bigfile.evaluate(by_id):
         add(*row)
+    for row in upstream.evaluate(by_id, plan.page_sizes):
+        add(*row)
     return targets
 
 
@@ -253,6 +256,8 @@ def _label(case: dict[str, Any]) -> str:
     if kind == "project_page":
         client = "" if case.get("gzip_client", True) else ", client without gzip"
         return f"project page, {case['files']:,} files, {case['format'].upper()}{client}"
+    if kind == "upstream_page":
+        return f"upstream page, {case['files']:,} files, {case['format'].upper()}, {case['state']}"
     if kind == "root_page":
         return f"root page, {case['projects']:,} projects, {case['format'].upper()}"
     if kind == "reindex_event":

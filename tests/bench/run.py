@@ -35,9 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["bounds", "bigfile"],
-        help="run only this case: bounds = upload checks on hostile input (no moto needed), "
-        "bigfile = indexing one big wheel, before and after",
+        choices=["bounds", "bigfile", "upstream"],
+        help="run only this case: bounds = upload checks on hostile input (no moto needed); "
+        "bigfile = indexing one big wheel, before and after; "
+        "upstream = the proxy's pages next to private pages of the same sizes",
     )
     args = parser.parse_args(argv)
 
@@ -70,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         print("seeding project pages (synthetic documents, real rendering) ...", flush=True)
         doc_bytes = bench.seed_pages()
         bench.project_pages(doc_bytes)
+        from upstream import upstream_pages
+
+        print("upstream proxy pages (fake upstream on loopback) ...", flush=True)
+        upstream_pages(bench)
+        if args.only == "upstream":
+            return _report(bench.results, plan, started, code, args.out)
         bench.big_project_events(client)
         print("cold start ...", flush=True)
         bench.cold_start()

@@ -24,6 +24,7 @@ FIELDS = {
     "cold_start": ("api_total_ms", "boto3_total_ms", "ratio"),
     "hostile_input": ("call_cpu_ms", "call_wall_ms", "input_bytes"),
     "big_file": ("peak_rss_mib", "tmp_peak_mib", "s3_requests", "file_bytes_read"),
+    "upstream_page": ("cpu_ms", "wall_ms", "s3_requests", "cpu_ratio", "response_bytes"),
 }
 
 
@@ -62,6 +63,8 @@ def test_quick_bench_writes_every_case(tmp_path: Path) -> None:
             for v in ("before", "after", "after_s3_sha256")
             for mib in (16, 64)
         ),
+        "upstream_page_cached_json_100",
+        "upstream_page_cold_json_100",
     }
     assert expected <= ids, expected - ids
     assert {c["kind"] for c in cases} == set(FIELDS)
@@ -69,7 +72,7 @@ def test_quick_bench_writes_every_case(tmp_path: Path) -> None:
         for name in FIELDS[case["kind"]]:
             value = case[name]
             assert isinstance(value, int | float) and math.isfinite(value), (case["id"], name)
-        if case["kind"] in ("project_page", "root_page", "metadata"):
+        if case["kind"] in ("project_page", "root_page", "metadata", "upstream_page"):
             assert case["status"] in (200, 302), case["id"]
     assert {t["result"] for t in result["targets"]} <= {"PASS", "MISS", "not run", "no target"}
     markdown = (tmp_path / "benchmarks.md").read_text()

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import io
 import tarfile
-import textwrap
 import zipfile
 from pathlib import Path
 
@@ -43,11 +42,14 @@ def wheel_bytes(
     requires: tuple[str, ...] = (),
     requires_python: str | None = None,
     payload: bytes = b"",
+    modules: dict[str, bytes] | None = None,
 ) -> bytes:
-    """A pure-Python wheel whose module ``<name>`` has ``VERSION``."""
+    """A pure-Python wheel whose module ``<name>`` has ``VERSION`` (and ``modules``: more
+    top-level files, path → source)."""
     dist = _dist_name(name)
     info = f"{dist}-{version}.dist-info"
     files = {
+        **(modules or {}),
         f"{dist}/__init__.py": f"VERSION = {version!r}\n".encode(),
         f"{info}/METADATA": metadata_text(name, version, requires, requires_python).encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
@@ -106,22 +108,29 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def sdist_bytes(name: str, version: str, *, requires: tuple[str, ...] = ()) -> bytes:
-    """A PEP 625 sdist (``.tar.gz``) that builds offline through its in-tree backend."""
+def backend_source(name: str, version: str, requires: tuple[str, ...] = ()) -> str:
+    """The source of the tiny PEP 517 backend that builds ``name`` ``version``."""
+    return _BACKEND.format(name=name, version=version, requires=requires)
+
+
+def sdist_bytes(
+    name: str, version: str, *, requires: tuple[str, ...] = (), backend: str | None = None
+) -> bytes:
+    """A PEP 625 sdist (``.tar.gz``) that builds offline through its in-tree backend, or with
+    ``backend``: through that installed backend module, which the build must fetch."""
     dist = _dist_name(name)
     root = f"{dist}-{version}"
+    build_system = (
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        if backend is None
+        else f'[build-system]\nrequires = ["{backend}"]\nbuild-backend = "{backend}"\n'
+    )
     files = {
         "PKG-INFO": metadata_text(name, version, requires).encode(),
-        "pyproject.toml": textwrap.dedent(
-            """\
-            [build-system]
-            requires = []
-            build-backend = "backend"
-            backend-path = ["."]
-            """
-        ).encode(),
-        "backend.py": _BACKEND.format(name=name, version=version, requires=requires).encode(),
+        "pyproject.toml": build_system.encode(),
     }
+    if backend is None:
+        files["backend.py"] = backend_source(name, version, requires).encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
         for path, data in files.items():

@@ -61,7 +61,7 @@ run "defaults" {
     error_message = "Zip names must match what `make package` builds."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.api.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_URL_TTL", "SERVERLESS_PYPI_FALLBACK_INDEX_URL", "SERVERLESS_PYPI_UPLOADS", "SERVERLESS_PYPI_LOG_LEVEL", "SERVERLESS_PYPI_AUTH"])
+    condition     = toset(keys(aws_lambda_function.api.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_URL_TTL", "SERVERLESS_PYPI_FALLBACK_INDEX_URL", "SERVERLESS_PYPI_UPLOADS", "SERVERLESS_PYPI_LOG_LEVEL", "SERVERLESS_PYPI_AUTH", "SERVERLESS_PYPI_UPSTREAM_INDEX_URL", "SERVERLESS_PYPI_UPSTREAM_BLOCK", "SERVERLESS_PYPI_UPSTREAM_MIN_AGE", "SERVERLESS_PYPI_UPSTREAM_PAGE_TTL", "SERVERLESS_PYPI_UPSTREAM_COPY_FUNCTION"])
     error_message = "The API function's environment must be exactly config.API_ENV_VARS."
   }
   assert {
@@ -76,6 +76,12 @@ run "defaults" {
       SERVERLESS_PYPI_UPLOADS            = "off"
       SERVERLESS_PYPI_LOG_LEVEL          = "INFO"
       SERVERLESS_PYPI_AUTH               = "none"
+      # The upstream proxy is off; the cooldown and TTL keep their defaults.
+      SERVERLESS_PYPI_UPSTREAM_INDEX_URL     = ""
+      SERVERLESS_PYPI_UPSTREAM_BLOCK         = ""
+      SERVERLESS_PYPI_UPSTREAM_MIN_AGE       = "0"
+      SERVERLESS_PYPI_UPSTREAM_PAGE_TTL      = "10m"
+      SERVERLESS_PYPI_UPSTREAM_COPY_FUNCTION = ""
     })
     error_message = "Unexpected default environment values for the API function."
   }
@@ -421,4 +427,87 @@ run "rejects_http_endpoint_and_bad_arn" {
     api_execution_arn = "arn:aws:lambda:us-east-1:123456789012:function:x"
   }
   expect_failures = [var.api_endpoint, var.api_execution_arn]
+}
+
+run "upstream_off_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_lambda_function.upstream_copy) == 0 && aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_UPSTREAM_INDEX_URL"] == "" && aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_UPSTREAM_COPY_FUNCTION"] == ""
+    error_message = "Without upstream_index_url there is no copy function and the proxy is off."
+  }
+  assert {
+    condition     = !strcontains(aws_iam_role_policy.api.policy, "lambda:InvokeFunction") && !strcontains(aws_iam_role_policy.api.policy, ".upstream/")
+    error_message = "Without the proxy the API role gets no cache or invoke permissions."
+  }
+  assert {
+    condition     = output.upstream_copy_function_name == null
+    error_message = "No copy function, no name."
+  }
+}
+
+run "upstream_proxy" {
+  command = plan
+
+  variables {
+    upstream_index_url = "https://pypi.org/simple/"
+    upstream_block     = ["acme-*", "internal_*"]
+    upstream_min_age   = "72h"
+  }
+
+  assert {
+    condition     = aws_lambda_function.upstream_copy[0].handler == "serverless_pypi.upstream.copy.handler" && aws_lambda_function.upstream_copy[0].timeout == 900
+    error_message = "The copy function runs the copy handler with Lambda's 15 minutes."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_UPSTREAM_INDEX_URL"] == "https://pypi.org/simple/"
+      && aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_UPSTREAM_BLOCK"] == "acme-*,internal_*"
+      && aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_UPSTREAM_MIN_AGE"] == "72h"
+      && aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_UPSTREAM_PAGE_TTL"] == "10m"
+      && aws_lambda_function.api.environment[0].variables["SERVERLESS_PYPI_UPSTREAM_COPY_FUNCTION"] == "serverless-pypi-upstream-copy"
+    )
+    error_message = "The upstream settings must reach the API function."
+  }
+  assert {
+    condition     = anytrue([for s in jsondecode(aws_iam_role_policy.api.policy).Statement : s.Action == ["lambda:InvokeFunction"] && s.Resource == [aws_lambda_function.upstream_copy[0].arn]])
+    error_message = "The API may invoke the copy function, and only it."
+  }
+  assert {
+    condition     = anytrue([for s in jsondecode(aws_iam_role_policy.api.policy).Statement : s.Sid == "WriteUpstreamCache" && s.Action == ["s3:PutObject"] && s.Resource == ["arn:aws:s3:::test-bucket/.upstream/pages/*", "arn:aws:s3:::test-bucket/.upstream/projects/*", "arn:aws:s3:::test-bucket/.upstream/metadata/*"]])
+    error_message = "The API writes the page cache and METADATA under .upstream/ only, never the copies."
+  }
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.upstream_copy[0].policy).Statement : !contains(s.Action, "s3:PutObject") || s.Resource == ["arn:aws:s3:::test-bucket/.upstream/files/*"]])
+    error_message = "The copy function writes under .upstream/files/ only."
+  }
+  assert {
+    condition     = anytrue([for s in jsondecode(aws_s3_bucket_policy.this[0].policy).Statement : s.Sid == "DenyUpstreamCacheWritesExceptProxy" && s.Resource == ["arn:aws:s3:::test-bucket/.upstream/*"]])
+    error_message = "The bucket policy keeps other writers out of the upstream cache."
+  }
+  assert {
+    condition     = output.upstream_copy_function_name == "serverless-pypi-upstream-copy"
+    error_message = "The copy function's name is an output."
+  }
+}
+
+run "rejects_upstream_with_fallback" {
+  command = plan
+
+  variables {
+    upstream_index_url = "https://pypi.org/simple/"
+    fallback_index_url = "https://pypi.org/simple/"
+  }
+  expect_failures = [aws_lambda_function.upstream_copy]
+}
+
+run "rejects_bad_upstream_inputs" {
+  command = plan
+
+  variables {
+    upstream_index_url = "pypi.org/simple"
+    upstream_min_age   = "3 days"
+    upstream_block     = ["acme/*"]
+  }
+  expect_failures = [var.upstream_index_url, var.upstream_min_age, var.upstream_block]
 }

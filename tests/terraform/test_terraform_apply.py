@@ -201,7 +201,16 @@ def test_functions(stack: Stack) -> None:
     assert settings.bucket == stack.outputs["bucket_name"]
     assert settings.uploads == "authenticated"
     assert settings.auth == "basic"
-    assert settings.fallback_index_url == "https://pypi.org/simple/"
+    assert settings.fallback_index_url is None
+    assert settings.upstream_index_url == "https://pypi.org/simple/"
+    assert settings.upstream_block == ("acme-*",)
+    assert settings.upstream_min_age == 72 * 3600
+    assert settings.upstream_copy_function == f"{NAME}-upstream-copy"
+    copier = lam.get_function_configuration(FunctionName=settings.upstream_copy_function)
+    assert copier["Handler"] == "serverless_pypi.upstream.copy.handler"
+    assert copier["Timeout"] == 900
+    assert set(copier["Environment"]["Variables"]) == config.UPSTREAM_COPY_ENV_VARS
+    assert config.load_upstream_copy(copier["Environment"]["Variables"]).upstream_index_url
     assert settings.url_ttl == 300
     assert api["Role"] == stack.outputs["api_role_arn"]
     assert reindex["Role"] == stack.outputs["reindex_role_arn"]
@@ -242,7 +251,7 @@ def test_bucket_hardening(stack: Stack) -> None:
     (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
     assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 3
-    tls, index = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    tls, index, cache = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
     assert tls["Effect"] == "Deny"
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     # Only the reindex role and the named admin roles may write or delete under .index/.
@@ -253,6 +262,13 @@ def test_bucket_hardening(stack: Stack) -> None:
         "ArnNotLike": {"aws:PrincipalArn": [stack.outputs["reindex_role_arn"], ADMIN_ROLE]}
     }
     assert stack.outputs["reindex_role_arn"].endswith(f":role/{NAME}-reindex")
+    # The upstream cache: only the API and copy roles (and the admins) may write it.
+    assert cache["Resource"] == [f"arn:aws:s3:::{bucket}/.upstream/*"]
+    assert cache["Action"] == index["Action"]
+    copier_role = stack.outputs["api_role_arn"].replace("-api", "-upstream-copy")
+    assert cache["Condition"] == {
+        "ArnNotLike": {"aws:PrincipalArn": [stack.outputs["api_role_arn"], copier_role, ADMIN_ROLE]}
+    }
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
     assert tags["project"] == "serverless-pypi"
 
@@ -426,7 +442,14 @@ def test_iam_least_privilege(stack: Stack) -> None:
     reindex = _statements(stack, f"{NAME}-reindex")
 
     assert _allowed(api, "s3:GetObject") == [f"{bucket_arn}/*"]
-    assert _allowed(api, "s3:PutObject") == [f"{bucket_arn}/*"]  # uploads are on
+    cache = [f"{bucket_arn}/.upstream/{part}/*" for part in ("pages", "projects", "metadata")]
+    assert _allowed(api, "s3:PutObject") == [f"{bucket_arn}/*", *cache]  # uploads are on
+    (copier_arn,) = _allowed(api, "lambda:InvokeFunction")
+    assert copier_arn.endswith(f":function:{NAME}-upstream-copy")
+    copier = _statements(stack, f"{NAME}-upstream-copy")
+    assert _allowed(copier, "s3:PutObject") == [f"{bucket_arn}/.upstream/files/*"]
+    assert _allowed(copier, "s3:GetObject") == [f"{bucket_arn}/.upstream/files/*"]
+    assert _allowed(copier, "s3:DeleteObject") == []
     assert _allowed(api, "s3:DeleteObject") == []
     denied = [s for s in api if s["Effect"] == "Deny"]
     assert denied and denied[0]["Resource"] == [f"{bucket_arn}/.index/*"]
@@ -456,6 +479,7 @@ def test_log_groups(stack: Stack) -> None:
         f"/aws/lambda/{NAME}-api": 90,
         f"/aws/lambda/{NAME}-reindex": 90,
         f"/aws/lambda/{NAME}-authorizer": 90,
+        f"/aws/lambda/{NAME}-upstream-copy": 90,
     }
 
 

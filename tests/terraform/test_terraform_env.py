@@ -28,7 +28,11 @@ def _env_keys(function: str, text: str | None = None) -> set[str]:
 
 @pytest.mark.parametrize(
     ("function", "expected"),
-    [("api", config.API_ENV_VARS), ("reindex", config.REINDEX_ENV_VARS)],
+    [
+        ("api", config.API_ENV_VARS),
+        ("reindex", config.REINDEX_ENV_VARS),
+        ("upstream_copy", config.UPSTREAM_COPY_ENV_VARS),
+    ],
 )
 def test_function_environment_matches_config(function: str, expected: frozenset[str]) -> None:
     assert _env_keys(function) == set(expected)

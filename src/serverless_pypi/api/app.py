@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName
 
@@ -20,6 +20,9 @@ from serverless_pypi.api.gateway import HttpError, Request, Response
 from serverless_pypi.api.negotiation import Format, choose, choose_from_query
 from serverless_pypi.errors import Conflict, Refused, StoreUnavailable, TooLarge
 from serverless_pypi.storage import Bucket, make_client
+
+if TYPE_CHECKING:
+    from serverless_pypi.upstream.proxy import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class ApiApp:
         self.settings = settings
         self.bucket = bucket or Bucket(make_client(settings), settings.bucket)
         self._root_html_cache: tuple[str, bytes] | None = None
+        self._upstream: Upstream | None = None
 
     # -- entry point ---------------------------------------------------------------------
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
@@ -155,6 +159,10 @@ class ApiApp:
         stored = self.bucket.get(layout.project_page_key(project, extension))
         if stored is not None:
             return gateway.page(request, stored[0], content_type, PAGE_CACHE, gzipped=True)
+        if self.settings.upstream_index_url:
+            proxied = self.upstream().page(request, project, fmt, content_type)
+            if proxied is not None:
+                return proxied
         listed = self._listed_page(project, fmt)
         if isinstance(listed, Response):
             return listed
@@ -186,8 +194,18 @@ class ApiApp:
             return gateway.text(404, f"Not found: no project named {project!r}.")
         return gateway.redirect(302, f"{fallback}{project}/")
 
+    def upstream(self) -> Upstream:
+        """The upstream proxy (``serverless_pypi.upstream``), imported on first use."""
+        if self._upstream is None:
+            from serverless_pypi.upstream.proxy import Upstream
+
+            self._upstream = Upstream(self.settings, self.bucket)
+        return self._upstream
+
     # -- files ---------------------------------------------------------------------------
     def file(self, request: Request, prefix: str, filename: str) -> Response:
+        if prefix == layout.UPSTREAM_PREFIX.rstrip("/") and self.settings.upstream_index_url:
+            return self.upstream().file(request, filename)
         if filename.endswith(METADATA_SUFFIX):
             return self.core_metadata(request, prefix, filename.removesuffix(METADATA_SUFFIX))
         location = names.parse_key(f"{prefix}/{filename}")

@@ -52,6 +52,8 @@ _STATUS_FOR: tuple[tuple[type[errors.PackageIndexError], int], ...] = (
 def status_for(exc: errors.PackageIndexError) -> int:
     if isinstance(exc, errors.StoreUnavailable):
         return 503 if exc.transient else 502
+    if isinstance(exc, errors.UpstreamUnavailable):
+        return 504 if exc.timeout else 502
     return next((status for kind, status in _STATUS_FOR if isinstance(exc, kind)), 500)
 
 

@@ -25,6 +25,10 @@ class Options:
     fallback_index_url: str | None = None
     auth: bool = False  # embedded Cognito + the Lambda authorizer
     s3_port: int = 0  # the embedded S3 emulator's; 0: a free one
+    upstream_index_url: str | None = None
+    upstream_block: tuple[str, ...] = ()
+    upstream_min_age: str | None = None
+    upstream_page_ttl: str | None = None
 
 
 def _url_ttl(raw: str) -> int:
@@ -47,6 +51,49 @@ def _port(raw: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("must be between 0 and 65535")
     return value
+
+
+def _duration(raw: str) -> str:
+    if config.parse_duration(raw) is None:
+        raise argparse.ArgumentTypeError("must be a duration such as 90s, 10m, 72h or 7d")
+    return raw
+
+
+def _block_glob(raw: str) -> str:
+    glob = config.block_glob(raw)
+    if glob is None:
+        raise argparse.ArgumentTypeError("must be a glob over project names, e.g. acme-*")
+    return glob
+
+
+def _add_upstream_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--upstream-index-url",
+        default=None,
+        help="proxy and cache this index (e.g. https://pypi.org/simple/) for projects that "
+        "have no private file here",
+    )
+    parser.add_argument(
+        "--upstream-block",
+        type=_block_glob,
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="never take projects matching GLOB (over normalized names, e.g. acme-*) from the "
+        "upstream index; repeatable",
+    )
+    parser.add_argument(
+        "--upstream-min-age",
+        type=_duration,
+        default=None,
+        help="cooldown: hide upstream files younger than this (e.g. 72h, 7d; default: off)",
+    )
+    parser.add_argument(
+        "--upstream-page-ttl",
+        type=_duration,
+        default=None,
+        help="how long an upstream page is served from the cache (default: 10m)",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +159,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "authorizer (manage them with `serverless-pypi users`; they are kept in the data "
         "directory)",
     )
+    _add_upstream_arguments(parser)
 
 
 def from_arguments(args: argparse.Namespace) -> Options:
@@ -125,6 +173,10 @@ def from_arguments(args: argparse.Namespace) -> Options:
         raise config.ConfigError("--auth needs the embedded bucket (no --bucket)")
     if args.bucket and args.s3_port:
         raise config.ConfigError("--s3-port is the embedded bucket's; --bucket has --endpoint-url")
+    if args.upstream_index_url and args.fallback_index_url:
+        raise config.ConfigError(
+            "--upstream-index-url replaces --fallback-index-url: give only one"
+        )
     return Options(
         host=args.host,
         port=args.port,
@@ -137,4 +189,8 @@ def from_arguments(args: argparse.Namespace) -> Options:
         fallback_index_url=args.fallback_index_url,
         auth=args.auth,
         s3_port=args.s3_port,
+        upstream_index_url=args.upstream_index_url,
+        upstream_block=tuple(args.upstream_block),
+        upstream_min_age=args.upstream_min_age,
+        upstream_page_ttl=args.upstream_page_ttl,
     )

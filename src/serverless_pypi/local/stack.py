@@ -121,7 +121,19 @@ def settings_for(
         env[config.URL_TTL] = str(options.url_ttl)
     if options.fallback_index_url:
         env[config.FALLBACK_INDEX_URL] = options.fallback_index_url
+    env.update(_upstream_env(options))
     return config.load(env)
+
+
+def _upstream_env(options: Options) -> dict[str, str]:
+    """The upstream proxy's variables; no copy function: copies run in a thread here."""
+    values = {
+        config.UPSTREAM_INDEX_URL: options.upstream_index_url,
+        config.UPSTREAM_BLOCK: ",".join(options.upstream_block),
+        config.UPSTREAM_MIN_AGE: options.upstream_min_age,
+        config.UPSTREAM_PAGE_TTL: options.upstream_page_ttl,
+    }
+    return {name: value for name, value in values.items() if value}
 
 
 def start(

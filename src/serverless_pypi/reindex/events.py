@@ -164,8 +164,8 @@ def distribution_of(change: Change, bucket: str) -> names.DistributionKey | None
     yanked = layout.yanked_target(key)
     if yanked is not None:
         key = yanked  # a yank marker changed: look at the file it is about
-    elif layout.is_index_key(key):
-        log.debug("event about derived data", extra={"key": key})
+    elif layout.is_reserved_key(key):
+        log.debug("event about derived data or the upstream cache", extra={"key": key})
         return None
     location = names.parse_key(key)
     if location is None:

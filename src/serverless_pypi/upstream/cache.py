@@ -1,0 +1,132 @@
+"""The upstream cache in the bucket, under ``layout.UPSTREAM_PREFIX`` (never a project prefix):
+
+- ``projects/<name>.json``: every validated file of the upstream page (before the cooldown), the
+  time it was fetched and the upstream's ETag, gzipped: what file downloads and stale pages are
+  served from;
+- ``pages/<name>.html`` / ``.json``: our rendered pages, gzipped, with the fetch time and the
+  settings they were rendered with in their user metadata, so a fresh page is one S3 read;
+- ``files/<name>/<filename>``: copies of upstream files, sha256-checked (``copy``);
+- ``metadata/<name>/<filename>.metadata``: the wheels' METADATA, sha256-checked.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from dataclasses import dataclass
+
+from serverless_pypi.layout import UPSTREAM_PREFIX
+from serverless_pypi.storage import Bucket
+from serverless_pypi.upstream.parse import UpstreamFile, files_from_json
+
+#: The path segment of upstream file URLs: ``/files/.upstream/<filename>``.
+URL_SEGMENT = UPSTREAM_PREFIX.rstrip("/")
+FETCHED_META = "fetched"
+FINGERPRINT_META = "fingerprint"
+#: Bumped when the rendering changes, so pages of the older kind are re-rendered.
+RENDER_VERSION = 1
+
+
+def doc_key(project: str) -> str:
+    return f"{UPSTREAM_PREFIX}projects/{project}.json"
+
+
+def page_key(project: str, extension: str) -> str:
+    return f"{UPSTREAM_PREFIX}pages/{project}.{extension}"
+
+
+def file_key(project: str, filename: str) -> str:
+    return f"{UPSTREAM_PREFIX}files/{project}/{filename}"
+
+
+def metadata_key(project: str, filename: str) -> str:
+    return f"{UPSTREAM_PREFIX}metadata/{project}/{filename}.metadata"
+
+
+def fingerprint(min_age: int) -> str:
+    """What a rendered page depends on besides the upstream's answer."""
+    return f"v{RENDER_VERSION}:min-age={min_age}"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    project: str
+    fetched: float
+    etag: str | None
+    files: tuple[UpstreamFile, ...]
+
+    def find(self, filename: str) -> UpstreamFile | None:
+        return next((f for f in self.files if f.filename == filename), None)
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def store_document(bucket: Bucket, document: Document) -> None:
+    body = {
+        "version": 1,
+        "project": document.project,
+        "fetched": document.fetched,
+        "etag": document.etag,
+        "files": [f.to_json() for f in document.files],
+    }
+    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    bucket.put(doc_key(document.project), _gzip(data), "application/json")
+
+
+def load_document(bucket: Bucket, project: str, upstream: str) -> Document | None:
+    """The cached document, re-validated; None when absent or unreadable."""
+    stored = bucket.get(doc_key(project))
+    if stored is None:
+        return None
+    try:
+        raw = json.loads(gzip.decompress(stored[0]))
+    except (OSError, EOFError, zlib.error, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(raw, dict) or raw.get("project") != project:
+        return None
+    fetched = raw.get("fetched")
+    etag = raw.get("etag")
+    return Document(
+        project=project,
+        fetched=float(fetched) if isinstance(fetched, int | float) else 0.0,
+        etag=etag if isinstance(etag, str) and etag.isprintable() and len(etag) < 200 else None,
+        files=tuple(files_from_json(raw.get("files"), project, upstream)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPage:
+    body: bytes  # gzipped
+    fetched: float
+    fingerprint: str
+
+    def fresh(self, now: float, ttl: int, wanted: str) -> bool:
+        return self.fingerprint == wanted and 0 <= now - self.fetched < ttl
+
+
+def store_page(
+    bucket: Bucket, project: str, extension: str, text: str, fetched: float, rendered_with: str
+) -> bytes:
+    body = _gzip(text.encode())
+    bucket.put(
+        page_key(project, extension),
+        body,
+        "application/octet-stream",
+        metadata={FETCHED_META: str(int(fetched)), FINGERPRINT_META: rendered_with},
+    )
+    return body
+
+
+def load_page(bucket: Bucket, project: str, extension: str) -> CachedPage | None:
+    stored = bucket.read(page_key(project, extension))
+    if stored is None:
+        return None
+    body, info = stored
+    try:
+        fetched = float(info.metadata.get(FETCHED_META, ""))
+    except ValueError:
+        fetched = 0.0
+    return CachedPage(body, fetched, info.metadata.get(FINGERPRINT_META, ""))
