@@ -15,6 +15,13 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
+from serverless_pypi.publishing.publishers import (
+    Publisher,
+    PublisherConfigError,
+    parse_permissions,
+    parse_publishers,
+)
+
 BUCKET = "SERVERLESS_PYPI_BUCKET"
 URL_TTL = "SERVERLESS_PYPI_URL_TTL"
 FALLBACK_INDEX_URL = "SERVERLESS_PYPI_FALLBACK_INDEX_URL"
@@ -28,16 +35,33 @@ CLIENT_ID = "SERVERLESS_PYPI_CLIENT_ID"
 UPLOADERS_GROUP = "SERVERLESS_PYPI_UPLOADERS_GROUP"
 AUTH_CACHE_TTL = "SERVERLESS_PYPI_AUTH_CACHE_TTL"
 COGNITO_ENDPOINT_URL = "SERVERLESS_PYPI_COGNITO_ENDPOINT_URL"
+# Trusted publishing and per-project upload rights (``serverless_pypi.publishing``).
+TRUSTED_PUBLISHERS = "SERVERLESS_PYPI_TRUSTED_PUBLISHERS"
+OIDC_AUDIENCE = "SERVERLESS_PYPI_OIDC_AUDIENCE"
+UPLOAD_TOKEN_KEY_ID = "SERVERLESS_PYPI_UPLOAD_TOKEN_KEY_ID"  # noqa: S105 (a name)
+UPLOAD_TOKEN_TTL = "SERVERLESS_PYPI_UPLOAD_TOKEN_TTL"  # noqa: S105 (a name)
+UPLOAD_PERMISSIONS = "SERVERLESS_PYPI_UPLOAD_PERMISSIONS"
+KMS_ENDPOINT_URL = "SERVERLESS_PYPI_KMS_ENDPOINT_URL"
+OIDC_ALLOW_LOOPBACK_HTTP = "SERVERLESS_PYPI_OIDC_ALLOW_LOOPBACK_HTTP"
 
 #: Variables each handler reads. The Terraform module must set exactly these (a test checks both
 #: sides); ``S3_ENDPOINT_URL`` is for local mode and S3-compatible stores, never set by Terraform.
-API_ENV_VARS = frozenset({BUCKET, URL_TTL, FALLBACK_INDEX_URL, UPLOADS, LOG_LEVEL, AUTH})
+API_ENV_VARS = frozenset({BUCKET, URL_TTL, FALLBACK_INDEX_URL, UPLOADS, LOG_LEVEL, AUTH}) | {
+    TRUSTED_PUBLISHERS,
+    OIDC_AUDIENCE,
+    UPLOAD_TOKEN_KEY_ID,
+    UPLOAD_TOKEN_TTL,
+    UPLOAD_PERMISSIONS,
+}
 REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL})
 AUTHORIZER_ENV_VARS = frozenset(
     {USER_POOL_ID, CLIENT_ID, UPLOADERS_GROUP, AUTH_CACHE_TTL, LOG_LEVEL}
 )
 #: ``COGNITO_ENDPOINT_URL`` points the authorizer at an emulated Cognito (local mode).
-LOCAL_ONLY_ENV_VARS = frozenset({S3_ENDPOINT_URL, COGNITO_ENDPOINT_URL})
+#: ``KMS_ENDPOINT_URL`` and ``OIDC_ALLOW_LOOPBACK_HTTP`` (http issuers on loopback) likewise.
+LOCAL_ONLY_ENV_VARS = frozenset(
+    {S3_ENDPOINT_URL, COGNITO_ENDPOINT_URL, KMS_ENDPOINT_URL, OIDC_ALLOW_LOOPBACK_HTTP}
+)
 
 UploadMode = Literal["off", "authenticated", "unauthenticated-insecure"]
 #: ``basic``: every request must carry the authorizer's verdict (see ``api.auth``).
@@ -57,6 +81,10 @@ DEFAULT_AUTH_CACHE_TTL = 300
 MAX_AUTH_CACHE_TTL = 3600
 #: Seconds it remembers a failed one (never longer than the positive TTL).
 NEGATIVE_AUTH_CACHE_TTL = 30
+#: Lifetime of a minted upload token (PyPI's is 15 minutes).
+DEFAULT_UPLOAD_TOKEN_TTL = 900
+MIN_UPLOAD_TOKEN_TTL = 60
+MAX_UPLOAD_TOKEN_TTL = 3600
 
 #: A Cognito user pool id starts with its region: ``eu-west-1_AbC123``.
 _POOL_ID = re.compile(r"^([a-z]{2}(?:-[a-z]+)+-\d+)_[0-9A-Za-z]+$")
@@ -158,6 +186,45 @@ class Settings:
     s3_endpoint_url: str | None = None
     region: str = DEFAULT_REGION
     log_level: LogLevel = "INFO"
+    trusted_publishers: tuple[Publisher, ...] = ()
+    oidc_audience: str = ""
+    upload_token_key_id: str | None = None
+    upload_token_ttl: int = DEFAULT_UPLOAD_TOKEN_TTL
+    #: Cognito group → project globs (the uploaders group means every project).
+    upload_permissions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    kms_endpoint_url: str | None = None
+    oidc_allow_loopback_http: bool = False
+
+
+def _publishing(env: Mapping[str, str]) -> dict[str, object]:
+    """The trusted-publishing settings; a bad entry is a ``ConfigError`` naming it."""
+    allow_http = optional_string(env, OIDC_ALLOW_LOOPBACK_HTTP) == "true"
+    try:
+        publishers = parse_publishers(
+            optional_string(env, TRUSTED_PUBLISHERS) or "[]", allow_loopback_http=allow_http
+        )
+        permissions = parse_permissions(optional_string(env, UPLOAD_PERMISSIONS) or "{}")
+    except PublisherConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    audience = optional_string(env, OIDC_AUDIENCE) or ""
+    key_id = optional_string(env, UPLOAD_TOKEN_KEY_ID)
+    if publishers and (not audience or not key_id):
+        raise ConfigError(f"{TRUSTED_PUBLISHERS} needs {OIDC_AUDIENCE} and {UPLOAD_TOKEN_KEY_ID}")
+    return {
+        "trusted_publishers": publishers,
+        "oidc_audience": audience,
+        "upload_token_key_id": key_id,
+        "upload_token_ttl": int_in_range(
+            env,
+            UPLOAD_TOKEN_TTL,
+            default=DEFAULT_UPLOAD_TOKEN_TTL,
+            low=MIN_UPLOAD_TOKEN_TTL,
+            high=MAX_UPLOAD_TOKEN_TTL,
+        ),
+        "upload_permissions": permissions,
+        "kms_endpoint_url": http_url(env, KMS_ENDPOINT_URL),
+        "oidc_allow_loopback_http": allow_http,
+    }
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -179,6 +246,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         s3_endpoint_url=http_url(env, S3_ENDPOINT_URL),
         region=load_region(env),
         log_level=choice(env, LOG_LEVEL, LOG_LEVELS, "INFO", upper=True),
+        **_publishing(env),  # type: ignore[arg-type]
     )
 
 
