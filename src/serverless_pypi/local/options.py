@@ -24,6 +24,10 @@ class Options:
     url_ttl: int | None = None
     fallback_index_url: str | None = None
     auth: bool = False  # embedded Cognito + the Lambda authorizer
+    trusted_publishers: Path | None = None  # JSON list, as the Terraform input
+    upload_permissions: Path | None = None  # JSON object group → globs, as the Terraform input
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
 
 def _url_ttl(raw: str) -> int:
@@ -105,6 +109,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "authorizer (manage them with `serverless-pypi users`; they are kept in the data "
         "directory)",
     )
+    parser.add_argument(
+        "--trusted-publishers",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="trusted publishers (a JSON list of {issuer, claims, projects}) that may mint "
+        "upload tokens at /_/oidc/mint-token; http issuers are accepted on loopback only",
+    )
+    parser.add_argument(
+        "--upload-permissions",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='with --auth: Cognito groups mapped to project globs ({"team-a": ["acme-a-*"]}); '
+        "the uploaders group may upload every project",
+    )
+    parser.add_argument(
+        "--tls-cert", type=Path, default=None, metavar="FILE", help="serve HTTPS: PEM certificate"
+    )
+    parser.add_argument(
+        "--tls-key", type=Path, default=None, metavar="FILE", help="serve HTTPS: PEM private key"
+    )
 
 
 def from_arguments(args: argparse.Namespace) -> Options:
@@ -116,6 +142,12 @@ def from_arguments(args: argparse.Namespace) -> Options:
         raise config.ConfigError("--bucket serves an existing bucket: no --data-dir/--ephemeral")
     if args.bucket and args.auth:
         raise config.ConfigError("--auth needs the embedded bucket (no --bucket)")
+    if args.bucket and args.trusted_publishers:
+        raise config.ConfigError("--trusted-publishers needs the embedded bucket (no --bucket)")
+    if args.upload_permissions and not args.auth:
+        raise config.ConfigError("--upload-permissions needs --auth")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise config.ConfigError("--tls-cert and --tls-key go together")
     return Options(
         host=args.host,
         port=args.port,
@@ -127,4 +159,8 @@ def from_arguments(args: argparse.Namespace) -> Options:
         url_ttl=args.url_ttl,
         fallback_index_url=args.fallback_index_url,
         auth=args.auth,
+        trusted_publishers=args.trusted_publishers,
+        upload_permissions=args.upload_permissions,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )

@@ -25,6 +25,12 @@ from typing import Any, Protocol
 from serverless_pypi import config
 from serverless_pypi.local.auth import AuthorizerFactory, LocalAuthorizer, start_auth
 from serverless_pypi.local.options import DEFAULT_BUCKET, DEFAULT_DATA_DIR, Options
+from serverless_pypi.local.publishing import (
+    publishing_env,
+    read_permissions,
+    read_publishers,
+    tls_context,
+)
 
 log = logging.getLogger("serverless_pypi.local")
 
@@ -81,7 +87,12 @@ class Running:
 
 
 def settings_for(
-    options: Options, bucket: str, endpoint: str | None, uploads: str, auth: str = "none"
+    options: Options,
+    bucket: str,
+    endpoint: str | None,
+    uploads: str,
+    auth: str = "none",
+    extra: dict[str, str] | None = None,
 ) -> config.Settings:
     """Settings through ``config.load`` (same validation as in Lambda), without touching
     ``os.environ``."""
@@ -101,6 +112,7 @@ def settings_for(
         env[config.URL_TTL] = str(options.url_ttl)
     if options.fallback_index_url:
         env[config.FALLBACK_INDEX_URL] = options.fallback_index_url
+    env.update(extra or {})
     return config.load(env)
 
 
@@ -157,18 +169,28 @@ def _start_embedded(
         os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 (moto's dummy)
 
     region = settings_for(options, DEFAULT_BUCKET, None, "off").region
+    publishers = tls = None
+    if options.trusted_publishers is not None:
+        publishers = read_publishers(options.trusted_publishers)
+    if options.tls_cert is not None and options.tls_key is not None:
+        tls = tls_context(options.tls_cert, options.tls_key)
     emulator = Emulator(DEFAULT_BUCKET, region)
     stops.append(emulator.stop)
     endpoint = emulator.start()
     running.emulator = emulator
+    extra = publishing_env(emulator, publishers) if publishers is not None else {}
+    if options.upload_permissions is not None:
+        extra.update(read_permissions(options.upload_permissions))
     authorizer = None
     if options.auth:
-        settings = settings_for(options, DEFAULT_BUCKET, endpoint, "authenticated", "basic")
+        settings = settings_for(options, DEFAULT_BUCKET, endpoint, "authenticated", "basic", extra)
         embedded = start_auth(emulator, root, stops, authorizer_factory)
         running.cognito, running.users = embedded.pool, embedded.users
         authorizer = embedded.authorizer.handle
     else:
-        settings = settings_for(options, DEFAULT_BUCKET, endpoint, "unauthenticated-insecure")
+        settings = settings_for(
+            options, DEFAULT_BUCKET, endpoint, "unauthenticated-insecure", extra=extra
+        )
     running.settings = settings
     api = api_factory(settings)
     reindex = reindex_factory(settings)
@@ -199,6 +221,7 @@ def _start_embedded(
         region=region,
         authorizer=authorizer,
         sns=SnsRoute(sns_path, deliveries.handle),
+        tls=tls,
     )
     _serve(running, server)
     stops.append(deliveries.close)  # first to stop: a delivery still needs the server and moto
