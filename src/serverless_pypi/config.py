@@ -83,7 +83,7 @@ MAX_AUTH_CACHE_TTL = 3600
 NEGATIVE_AUTH_CACHE_TTL = 30
 #: Lifetime of a minted upload token (PyPI's is 15 minutes).
 DEFAULT_UPLOAD_TOKEN_TTL = 900
-MIN_UPLOAD_TOKEN_TTL = 60
+MIN_UPLOAD_TOKEN_TTL = 10
 MAX_UPLOAD_TOKEN_TTL = 3600
 
 #: A Cognito user pool id starts with its region: ``eu-west-1_AbC123``.

@@ -101,6 +101,7 @@ def settings_for(
         config.UPLOADS: uploads,
         config.AUTH: auth,
         config.LOG_LEVEL: os.environ.get(config.LOG_LEVEL, ""),
+        config.UPLOAD_TOKEN_TTL: os.environ.get(config.UPLOAD_TOKEN_TTL, ""),
         "AWS_REGION": options.region
         or os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION")
