@@ -65,6 +65,7 @@ locals {
     ],
     local.kms,
     local.xray,
+    local.upload_token_statements,
   )
 
   reindex_statements = concat(

@@ -61,7 +61,7 @@ run "defaults" {
     error_message = "Zip names must match what `make package` builds."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.api.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_URL_TTL", "SERVERLESS_PYPI_FALLBACK_INDEX_URL", "SERVERLESS_PYPI_UPLOADS", "SERVERLESS_PYPI_LOG_LEVEL", "SERVERLESS_PYPI_AUTH"])
+    condition     = toset(keys(aws_lambda_function.api.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_URL_TTL", "SERVERLESS_PYPI_FALLBACK_INDEX_URL", "SERVERLESS_PYPI_UPLOADS", "SERVERLESS_PYPI_LOG_LEVEL", "SERVERLESS_PYPI_AUTH", "SERVERLESS_PYPI_TRUSTED_PUBLISHERS", "SERVERLESS_PYPI_OIDC_AUDIENCE", "SERVERLESS_PYPI_UPLOAD_TOKEN_KEY_ID", "SERVERLESS_PYPI_UPLOAD_TOKEN_TTL", "SERVERLESS_PYPI_UPLOAD_PERMISSIONS"])
     error_message = "The API function's environment must be exactly config.API_ENV_VARS."
   }
   assert {
@@ -76,6 +76,12 @@ run "defaults" {
       SERVERLESS_PYPI_UPLOADS            = "off"
       SERVERLESS_PYPI_LOG_LEVEL          = "INFO"
       SERVERLESS_PYPI_AUTH               = "none"
+      # Trusted publishing off (tests/terraform/publishing.tftest.hcl).
+      SERVERLESS_PYPI_TRUSTED_PUBLISHERS  = ""
+      SERVERLESS_PYPI_OIDC_AUDIENCE       = "serverless-pypi"
+      SERVERLESS_PYPI_UPLOAD_TOKEN_KEY_ID = ""
+      SERVERLESS_PYPI_UPLOAD_TOKEN_TTL    = "900"
+      SERVERLESS_PYPI_UPLOAD_PERMISSIONS  = "{}"
     })
     error_message = "Unexpected default environment values for the API function."
   }
