@@ -71,7 +71,9 @@ def verify(
         raise MintRefused(422, "Invalid token: the signature does not verify.") from None
     except jwt.ExpiredSignatureError:
         raise MintRefused(422, "Invalid token: expired (exp).") from None
-    except jwt.ImmatureSignatureError:
+    except jwt.ImmatureSignatureError as exc:  # PyJWT says which of iat and nbf
+        if "iat" in str(exc):
+            raise MintRefused(422, "Invalid token: issued in the future (iat).") from None
         raise MintRefused(422, "Invalid token: not valid yet (nbf).") from None
     except jwt.InvalidIssuedAtError:
         raise MintRefused(422, "Invalid token: issued in the future (iat).") from None
