@@ -12,15 +12,11 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
-from serverless_pypi.publishing.publishers import (
-    Publisher,
-    PublisherConfigError,
-    parse_permissions,
-    parse_publishers,
-)
+if TYPE_CHECKING:
+    from serverless_pypi.publishing.publishers import Publisher
 
 BUCKET = "SERVERLESS_PYPI_BUCKET"
 URL_TTL = "SERVERLESS_PYPI_URL_TTL"
@@ -197,15 +193,23 @@ class Settings:
 
 
 def _publishing(env: Mapping[str, str]) -> dict[str, object]:
-    """The trusted-publishing settings; a bad entry is a ``ConfigError`` naming it."""
+    """The trusted-publishing settings; a bad entry is a ``ConfigError`` naming it. The parser
+    loads only when something is configured (nothing new on a plain deployment's cold start)."""
     allow_http = optional_string(env, OIDC_ALLOW_LOOPBACK_HTTP) == "true"
-    try:
-        publishers = parse_publishers(
-            optional_string(env, TRUSTED_PUBLISHERS) or "[]", allow_loopback_http=allow_http
-        )
-        permissions = parse_permissions(optional_string(env, UPLOAD_PERMISSIONS) or "{}")
-    except PublisherConfigError as exc:
-        raise ConfigError(str(exc)) from None
+    raw_publishers = optional_string(env, TRUSTED_PUBLISHERS)
+    raw_permissions = optional_string(env, UPLOAD_PERMISSIONS)
+    publishers: tuple[Publisher, ...] = ()
+    permissions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if raw_publishers not in (None, "[]") or raw_permissions not in (None, "{}"):
+        from serverless_pypi.publishing import publishers as parse
+
+        try:
+            publishers = parse.parse_publishers(
+                raw_publishers or "[]", allow_loopback_http=allow_http
+            )
+            permissions = parse.parse_permissions(raw_permissions or "{}")
+        except parse.PublisherConfigError as exc:
+            raise ConfigError(str(exc)) from None
     audience = optional_string(env, OIDC_AUDIENCE) or ""
     key_id = optional_string(env, UPLOAD_TOKEN_KEY_ID)
     if publishers and (not audience or not key_id):

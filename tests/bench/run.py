@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["bounds"],
-        help="run only this case: bounds = upload checks on hostile input (no moto needed)",
+        choices=["bounds", "cold_start"],
+        help="run only this case: bounds = upload checks on hostile input (no moto needed); "
+        "cold_start = API import + first page request vs boto3 alone",
     )
     args = parser.parse_args(argv)
 
@@ -55,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if args.only == "bounds":
         return _report(_bounds([], plan), plan, started, code, args.out)
+    if args.only == "cold_start":
+        with MotoServer() as moto:
+            bench = Bench(moto, plan)
+            bench.create_buckets("bench-small", "bench-large")
+            bench.seed_pages()
+            bench.cold_start()
+        return _report(bench.results, plan, started, code, args.out)
     small, large = "bench-small", "bench-large"
     with MotoServer() as moto:
         print(f"moto server at {moto.url} (pid {moto.process.pid if moto.process else '?'})")

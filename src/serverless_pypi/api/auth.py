@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from serverless_pypi.api.gateway import HttpError
-from serverless_pypi.publishing.rights import Grant, Permissions, group_globs
+
+if TYPE_CHECKING:
+    from serverless_pypi.publishing.rights import Grant, Permissions
 
 REALM = "serverless-pypi"
 CHALLENGE = {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
@@ -81,6 +83,8 @@ def require_reader(authorizer: Mapping[str, Any]) -> Identity:
 def require_uploader(authorizer: Mapping[str, Any], permissions: Permissions = ()) -> Grant:
     """What the user may upload: every project (the uploaders group), the globs their groups
     map to (``upload_permissions``), or nothing (403)."""
+    from serverless_pypi.publishing.rights import Grant, group_globs  # uploads only
+
     found = require_reader(authorizer)
     if found.uploader:
         return Grant(f"User {found.username!r}", None)

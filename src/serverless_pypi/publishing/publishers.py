@@ -1,16 +1,14 @@
 """Trusted publishers and per-group project globs, as configured (JSON in the environment).
 
-Parsed at config load so a bad entry fails the first invocation with a clear message. Stdlib
-only: the API's read path loads this module (through ``config``).
+Parsed at config load so a bad entry fails the first invocation with a clear message (``config``
+imports this module only when something is configured). Stdlib only.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,6 +55,8 @@ class Publisher:
 def matches_any(project: str, globs: tuple[str, ...]) -> bool:
     """Whether a normalized project name matches one of ``globs`` (case-sensitive, as names
     are normalized)."""
+    from fnmatch import fnmatchcase
+
     return any(fnmatchcase(project, glob) for glob in globs)
 
 
@@ -92,6 +92,8 @@ def check_issuer(issuer: Any, where: str, *, allow_loopback_http: bool) -> str:
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
