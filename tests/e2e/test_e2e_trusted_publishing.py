@@ -24,6 +24,7 @@ from support.clients import (
     installed_version,
     new_venv,
     required_tool,
+    twine,
     upload_url,
 )
 from support.dists import wheel_bytes, wheel_filename, write
@@ -286,29 +287,7 @@ def twine_upload(
     wheel: Path,
     credentials: tuple[str, str],
 ) -> tuple[int, str]:
-    command = [
-        required_tool("twine"),
-        "upload",
-        "--verbose",
-        "--non-interactive",
-        "--disable-progress-bar",
-        "--repository-url",
-        upload_url(index),
-        "--cert",
-        str(certs.ca),
-        "-u",
-        credentials[0],
-        "-p",
-        credentials[1],
-        str(wheel),
-    ]
-    env = {
-        **client_env(tmp_path),
-        "SSL_CERT_FILE": str(certs.ca),
-        "REQUESTS_CA_BUNDLE": str(certs.ca),
-    }
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
-    return result.returncode, result.stdout + result.stderr
+    return twine(index, tmp_path, wheel, credentials=credentials, ca=certs.ca)
 
 
 def minted(index: LocalIndex, certs: Certificates, provider: FakeOidc) -> dict[str, Any]:

@@ -118,16 +118,22 @@ def _claims(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
     return tuple(claims)
 
 
-def parse_publishers(text: str, *, allow_loopback_http: bool = False) -> tuple[Publisher, ...]:
-    """The publishers of a JSON list of ``{"issuer", "claims", "projects"}`` objects."""
+def _load(text: str, what: str, kind: type[list[Any]] | type[dict[str, Any]], shape: str) -> Any:
+    """JSON of the expected ``kind`` with at most ``MAX_PUBLISHERS`` entries."""
     try:
         raw = json.loads(text)
     except ValueError as exc:
-        raise PublisherConfigError(f"trusted publishers: not JSON ({exc})") from None
-    if not isinstance(raw, list):
-        raise PublisherConfigError("trusted publishers: must be a JSON list of objects")
+        raise PublisherConfigError(f"{what}: not JSON ({exc})") from None
+    if not isinstance(raw, (list, dict)) or not isinstance(raw, kind):
+        raise PublisherConfigError(f"{what}: must be {shape}")
     if len(raw) > MAX_PUBLISHERS:
-        raise PublisherConfigError(f"trusted publishers: at most {MAX_PUBLISHERS} entries")
+        raise PublisherConfigError(f"{what}: at most {MAX_PUBLISHERS} entries")
+    return raw
+
+
+def parse_publishers(text: str, *, allow_loopback_http: bool = False) -> tuple[Publisher, ...]:
+    """The publishers of a JSON list of ``{"issuer", "claims", "projects"}`` objects."""
+    raw = _load(text, "trusted publishers", list, "a JSON list of objects")
     publishers = []
     for number, entry in enumerate(raw, start=1):
         where = f"trusted publisher {number}"
@@ -150,14 +156,7 @@ def parse_publishers(text: str, *, allow_loopback_http: bool = False) -> tuple[P
 
 def parse_permissions(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Group → project globs, from a JSON object ``{"team-a": ["acme-a-*"]}``."""
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        raise PublisherConfigError(f"upload permissions: not JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise PublisherConfigError("upload permissions: must be a JSON object of group → globs")
-    if len(raw) > MAX_PUBLISHERS:
-        raise PublisherConfigError(f"upload permissions: at most {MAX_PUBLISHERS} groups")
+    raw = _load(text, "upload permissions", dict, "a JSON object of group → globs")
     permissions = []
     for group, globs in sorted(raw.items()):
         if not isinstance(group, str) or not 1 <= len(group) <= 128:
