@@ -401,9 +401,11 @@ def test_authorizer_signs_in_against_the_applied_pool(stack: Stack) -> None:
         return checker.authorize({"headers": {"authorization": f"Basic {token}"}})["context"]
 
     assert verdict("reader", password) == {
-        "authenticated": True, "username": "reader", "uploader": False,
+        "authenticated": True, "username": "reader", "uploader": False, "groups": "[]",
+        "upload_token": False,
     }  # fmt: skip
     assert verdict("publisher", password)["uploader"] is True
+    assert json.loads(verdict("publisher", password)["groups"]) == ["uploaders"]
     assert verdict("publisher", "Wrong-Passw0rd!!")["authenticated"] is False
 
 
