@@ -163,3 +163,16 @@ def test_uploads_off_refuse_tokens_too(bucket: Bucket, provider: FakeOidc) -> No
     off = make_app(bucket, provider, **{config.UPLOADS: "off", config.AUTH: "none"})
     status, body = upload(off, "acme-widgets", token)
     assert status == 403 and "disabled" in body
+
+
+def test_kms_failures_are_503_not_500(bucket: Bucket, provider: FakeOidc) -> None:
+    """A key that KMS cannot use (deleted, no permission, an outage) is the service's problem:
+    503 with a reason, on mint and on upload."""
+    good = make_app(bucket, provider)
+    token = mint(good, provider.sign(AUDIENCE))[1]["token"]
+    missing = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    broken = make_app(bucket, provider, **{config.UPLOAD_TOKEN_KEY_ID: missing})
+    status, answer = mint(broken, provider.sign(AUDIENCE))
+    assert status == 503 and "KMS" in answer["message"]
+    status, body = upload(broken, "acme-widgets", token)
+    assert status == 503 and "KMS" in body

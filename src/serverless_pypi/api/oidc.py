@@ -76,6 +76,8 @@ class OidcRoutes:
         except tokens.TokenRefused as exc:
             log.info("upload token refused", extra={"reason": exc.message})
             raise HttpError(401, exc.message) from None
+        except tokens.KeyUnavailable as exc:
+            raise HttpError(503, exc.message) from None
         return Grant(f"Trusted publisher {granted.publisher!r}", granted.projects)
 
     def mint(self, request: Request) -> Response:
@@ -98,9 +100,14 @@ class OidcRoutes:
         except oidc.MintRefused as exc:
             log.info("mint refused", extra={"status": exc.status, "reason": exc.message})
             return refusal(exc.status, exc.message)
-        upload_token, expires = tokens.mint(
-            self.mac, publisher.name, publisher.projects, self.settings.upload_token_ttl
-        )
+        try:
+            upload_token, expires = tokens.mint(
+                self.mac, publisher.name, publisher.projects, self.settings.upload_token_ttl
+            )
+        except tokens.KeyUnavailable as exc:
+            return refusal(503, exc.message, "unavailable")
+        except tokens.TokenRefused as exc:  # too many globs for one token: a config problem
+            return refusal(422, exc.message, "invalid-publisher")
         log.info(
             "minted upload token",
             extra={

@@ -12,11 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 PREFIX = "spt1."
 USERNAME = "__token__"
@@ -28,6 +31,15 @@ MAC_ALGORITHM = "HMAC_SHA_256"
 
 class TokenRefused(Exception):
     """An upload token that does not authorize anything; ``message`` is safe to show."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class KeyUnavailable(Exception):
+    """KMS did not answer (throttling, an outage, a missing permission): not the caller's
+    fault; ``message`` is safe to show."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -68,14 +80,19 @@ class KmsMac:
         return self._client
 
     def sign(self, message: bytes) -> bytes:
-        answer = self.client.generate_mac(
-            KeyId=self.key_id, MacAlgorithm=MAC_ALGORITHM, Message=message
-        )
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self.client.generate_mac(
+                KeyId=self.key_id, MacAlgorithm=MAC_ALGORITHM, Message=message
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable(exc) from None
         mac: bytes = answer["Mac"]
         return mac
 
     def verify(self, message: bytes, mac: bytes) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             answer = self.client.verify_mac(
@@ -84,8 +101,17 @@ class KmsMac:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "KMSInvalidMacException":
                 return False
-            raise
+            raise _unavailable(exc) from None
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from None
         return answer.get("MacValid") is True
+
+
+def _unavailable(exc: Exception) -> KeyUnavailable:
+    response = getattr(exc, "response", None) or {}
+    code = response.get("Error", {}).get("Code") or type(exc).__name__
+    log.warning("kms error", extra={"error_code": code})
+    return KeyUnavailable("The upload-token key (KMS) is unavailable; try again.")
 
 
 @dataclass(frozen=True, slots=True)
