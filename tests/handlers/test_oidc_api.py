@@ -176,3 +176,41 @@ def test_kms_failures_are_503_not_500(bucket: Bucket, provider: FakeOidc) -> Non
     assert status == 503 and "KMS" in answer["message"]
     status, body = upload(broken, "acme-widgets", token)
     assert status == 503 and "KMS" in body
+
+
+def test_read_path_never_loads_jwt_or_kms(tmp_path: Any) -> None:
+    """Cold start: a fresh interpreter that serves a page with trusted publishing configured
+    has not imported PyJWT, cryptography or the OIDC modules (they load on /_/oidc/ only)."""
+    import subprocess
+    import sys
+
+    script = """
+import json, sys
+from serverless_pypi import config
+from serverless_pypi.api.app import ApiApp
+
+class Bucket:  # never indexed: the root page is rendered empty, no AWS involved
+    def get(self, key):
+        return None
+
+publishers = [{"issuer": "https://gitlab.com", "claims": {"project_path": "a/b"},
+               "projects": ["a-*"]}]
+env = {config.BUCKET: "read-path", config.TRUSTED_PUBLISHERS: json.dumps(publishers),
+       config.OIDC_AUDIENCE: "x", config.UPLOAD_TOKEN_KEY_ID: "k", "AWS_REGION": "us-east-1"}
+event = {"version": "2.0", "rawPath": "/simple/", "rawQueryString": "", "headers": {},
+         "requestContext": {"http": {"method": "GET", "path": "/simple/"}}}
+assert ApiApp(config.load(env), Bucket()).handle(event)["statusCode"] == 200
+ours = ("serverless_pypi.api.oidc", "serverless_pypi.publishing.oidc",
+        "serverless_pypi.publishing.discovery", "serverless_pypi.publishing.tokens")
+print(json.dumps(sorted(m for m in sys.modules
+                        if m.split(".")[0] in ("jwt", "cryptography") or m in ours)))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "PATH": "/usr/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
