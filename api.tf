@@ -10,7 +10,13 @@ locals {
     "GET /files/{proxy+}", "HEAD /files/{proxy+}",
   ]
   upload_routes = ["POST /", "POST /legacy", "POST /legacy/{proxy+}"]
-  route_keys    = toset(concat(local.read_routes, local.uploads_enabled ? local.upload_routes : []))
+  # Trusted publishing's exchange (publishing.tf): audience and mint-token.
+  oidc_routes = ["GET /_/oidc/{proxy+}", "POST /_/oidc/{proxy+}"]
+  route_keys = toset(concat(
+    local.read_routes,
+    local.uploads_enabled ? local.upload_routes : [],
+    local.trusted_publishing ? local.oidc_routes : [],
+  ))
 
   authorizer_required = contains(["JWT", "CUSTOM"], var.authorization_type)
 }

@@ -66,6 +66,7 @@ locals {
     local.upstream_api_statements,
     local.kms,
     local.xray,
+    local.upload_token_statements,
   )
 
   reindex_statements = concat(

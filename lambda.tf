@@ -24,7 +24,7 @@ resource "aws_lambda_function" "api" {
   #checkov:skip=CKV_AWS_116:Invoked synchronously by API Gateway; a dead-letter queue only applies to asynchronous invocations.
   #checkov:skip=CKV_AWS_115:Concurrency of the API follows request volume; reserving it would take from the account pool for every deployment.
   #checkov:skip=CKV_AWS_50:X-Ray tracing is the tracing input, off by default for cost.
-  #checkov:skip=CKV_AWS_173:The environment holds no secrets (bucket name, TTL, URLs, switches); kms_key_arn encrypts it with a customer key when set.
+  #checkov:skip=CKV_AWS_173:The environment holds no secrets (bucket name, TTL, URLs, switches, publishers, the upload-token key's ARN: the key stays in KMS); kms_key_arn encrypts it with a customer key when set.
   function_name = local.api_function_name
   description   = "serverless-pypi: the simple index API"
   role          = aws_iam_role.api.arn
@@ -54,6 +54,12 @@ resource "aws_lambda_function" "api" {
       SERVERLESS_PYPI_UPSTREAM_MIN_AGE       = var.upstream_min_age
       SERVERLESS_PYPI_UPSTREAM_PAGE_TTL      = var.upstream_page_ttl
       SERVERLESS_PYPI_UPSTREAM_COPY_FUNCTION = local.upstream_enabled ? local.upstream_copy_function_name : ""
+      # Trusted publishing and per-group upload rights (publishing.tf, docs/auth.md).
+      SERVERLESS_PYPI_TRUSTED_PUBLISHERS  = local.trusted_publishing ? jsonencode(var.trusted_publishers) : ""
+      SERVERLESS_PYPI_OIDC_AUDIENCE       = local.oidc_audience
+      SERVERLESS_PYPI_UPLOAD_TOKEN_KEY_ID = local.trusted_publishing ? local.upload_token_key : ""
+      SERVERLESS_PYPI_UPLOAD_TOKEN_TTL    = tostring(var.upload_token_ttl)
+      SERVERLESS_PYPI_UPLOAD_PERMISSIONS  = jsonencode(var.upload_permissions)
     }
   }
   kms_key_arn = var.kms_key_arn

@@ -380,3 +380,79 @@ variable "tags" {
   default     = {}
   nullable    = false
 }
+
+# --- Trusted publishing and upload rights -------------------------------------------------------
+
+variable "trusted_publishers" {
+  type = list(object({
+    issuer   = string
+    claims   = map(string)
+    projects = list(string)
+  }))
+  description = "CI jobs that may publish without a password (OIDC trusted publishing): issuer (https), claims the token must match exactly (e.g. repository, ref, environment; GitLab: project_path), and the project globs (over normalized names) they may upload to. Non-empty: the module creates the KMS HMAC key for upload tokens and the /_/oidc routes."
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for p in var.trusted_publishers : can(regex("^https://[^/?#\\s]+(/[^?#\\s]*)?$", p.issuer))])
+    error_message = "Every trusted publisher's issuer must be an https URL (e.g. https://token.actions.githubusercontent.com)."
+  }
+  validation {
+    condition     = alltrue([for p in var.trusted_publishers : length(p.claims) > 0 && length(p.projects) > 0])
+    error_message = "Every trusted publisher needs at least one claim to match (or any job of the issuer could publish) and at least one project glob."
+  }
+  validation {
+    condition = alltrue(flatten([for p in var.trusted_publishers : concat(
+      [for c, v in p.claims : can(regex("^[A-Za-z0-9_:.-]{1,128}$", c)) && !contains(["iss", "aud", "exp", "nbf", "iat"], c) && length(v) > 0],
+      [for g in p.projects : can(regex("^[a-z0-9*?\\[\\]!._-]{1,200}$", g))],
+    )]))
+    error_message = "Claim names must be plain names other than iss, aud, exp, nbf, iat, with non-empty values; project globs are over normalized names (lowercase letters, digits, '-', '.', '_' and * ? [ ] !)."
+  }
+  validation {
+    # Lambda's environment holds 4 KB in all.
+    condition     = length(jsonencode(var.trusted_publishers)) <= 2500
+    error_message = "trusted_publishers must encode to at most 2500 characters of JSON (Lambda's environment is 4 KB in all): use globs rather than many entries."
+  }
+}
+
+variable "oidc_audience" {
+  type        = string
+  description = "Audience CI jobs request their OIDC token for (served at /_/oidc/audience); null: the name input."
+  default     = null
+
+  validation {
+    condition     = var.oidc_audience == null || can(regex("^[A-Za-z0-9._:/-]{1,128}$", var.oidc_audience))
+    error_message = "oidc_audience must be 1-128 characters of letters, digits and . _ : / -."
+  }
+}
+
+variable "upload_token_ttl" {
+  type        = number
+  description = "Seconds a minted upload token is valid (60-3600)."
+  default     = 900
+  nullable    = false
+
+  validation {
+    condition     = var.upload_token_ttl >= 60 && var.upload_token_ttl <= 3600 && floor(var.upload_token_ttl) == var.upload_token_ttl
+    error_message = "upload_token_ttl must be a whole number of seconds between 60 and 3600."
+  }
+}
+
+variable "upload_permissions" {
+  type        = map(list(string))
+  description = "Cognito groups mapped to the project globs their members may upload (e.g. { \"team-a\" = [\"acme-a-*\"] }); the uploaders group may upload every project."
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition = alltrue(flatten([for group, globs in var.upload_permissions : concat(
+      [length(group) >= 1 && length(group) <= 128 && length(globs) > 0],
+      [for g in globs : can(regex("^[a-z0-9*?\\[\\]!._-]{1,200}$", g))],
+    )]))
+    error_message = "upload_permissions maps group names (1-128 characters) to non-empty lists of globs over normalized names."
+  }
+  validation {
+    condition     = length(jsonencode(var.upload_permissions)) <= 1000
+    error_message = "upload_permissions must encode to at most 1000 characters of JSON (Lambda's environment is 4 KB in all)."
+  }
+}

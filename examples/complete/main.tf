@@ -83,4 +83,13 @@ module "pypi" {
 
   noncurrent_version_expiration_days     = 90
   abort_incomplete_multipart_upload_days = 3
+
+  # This repository's release workflow publishes acme-widgets* without a password (trusted
+  # publishing, README "Publish from GitHub Actions"); team-a may upload acme-a-* only.
+  trusted_publishers = [{
+    issuer   = "https://token.actions.githubusercontent.com"
+    claims   = { repository = "acme/widgets", workflow_ref = "acme/widgets/.github/workflows/release.yml@refs/heads/main" }
+    projects = ["acme-widgets", "acme-widgets-*"]
+  }]
+  upload_permissions = { "team-a" = ["acme-a-*"] }
 }

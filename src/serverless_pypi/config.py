@@ -12,8 +12,11 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from serverless_pypi.publishing.publishers import Publisher
 
 BUCKET = "SERVERLESS_PYPI_BUCKET"
 URL_TTL = "SERVERLESS_PYPI_URL_TTL"
@@ -36,6 +39,14 @@ CLIENT_ID = "SERVERLESS_PYPI_CLIENT_ID"
 UPLOADERS_GROUP = "SERVERLESS_PYPI_UPLOADERS_GROUP"
 AUTH_CACHE_TTL = "SERVERLESS_PYPI_AUTH_CACHE_TTL"
 COGNITO_ENDPOINT_URL = "SERVERLESS_PYPI_COGNITO_ENDPOINT_URL"
+# Trusted publishing and per-project upload rights (``serverless_pypi.publishing``).
+TRUSTED_PUBLISHERS = "SERVERLESS_PYPI_TRUSTED_PUBLISHERS"
+OIDC_AUDIENCE = "SERVERLESS_PYPI_OIDC_AUDIENCE"
+UPLOAD_TOKEN_KEY_ID = "SERVERLESS_PYPI_UPLOAD_TOKEN_KEY_ID"  # noqa: S105 (a name)
+UPLOAD_TOKEN_TTL = "SERVERLESS_PYPI_UPLOAD_TOKEN_TTL"  # noqa: S105 (a name)
+UPLOAD_PERMISSIONS = "SERVERLESS_PYPI_UPLOAD_PERMISSIONS"
+KMS_ENDPOINT_URL = "SERVERLESS_PYPI_KMS_ENDPOINT_URL"
+OIDC_ALLOW_LOOPBACK_HTTP = "SERVERLESS_PYPI_OIDC_ALLOW_LOOPBACK_HTTP"
 
 #: Variables each handler reads. The Terraform module must set exactly these (a test checks both
 #: sides); ``S3_ENDPOINT_URL`` is for local mode and S3-compatible stores, never set by Terraform.
@@ -43,6 +54,8 @@ API_ENV_VARS = frozenset(
     {BUCKET, URL_TTL, FALLBACK_INDEX_URL, UPLOADS, LOG_LEVEL, AUTH}
     | {UPSTREAM_INDEX_URL, UPSTREAM_BLOCK, UPSTREAM_MIN_AGE, UPSTREAM_PAGE_TTL}
     | {UPSTREAM_COPY_FUNCTION}
+    | {TRUSTED_PUBLISHERS, OIDC_AUDIENCE, UPLOAD_TOKEN_KEY_ID, UPLOAD_TOKEN_TTL}
+    | {UPLOAD_PERMISSIONS}
 )
 REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL})
 #: The upstream copy function reads the bucket and the upstream's address (file URLs must be
@@ -52,7 +65,10 @@ AUTHORIZER_ENV_VARS = frozenset(
     {USER_POOL_ID, CLIENT_ID, UPLOADERS_GROUP, AUTH_CACHE_TTL, LOG_LEVEL}
 )
 #: ``COGNITO_ENDPOINT_URL`` points the authorizer at an emulated Cognito (local mode).
-LOCAL_ONLY_ENV_VARS = frozenset({S3_ENDPOINT_URL, COGNITO_ENDPOINT_URL})
+#: ``KMS_ENDPOINT_URL`` and ``OIDC_ALLOW_LOOPBACK_HTTP`` (http issuers on loopback) likewise.
+LOCAL_ONLY_ENV_VARS = frozenset(
+    {S3_ENDPOINT_URL, COGNITO_ENDPOINT_URL, KMS_ENDPOINT_URL, OIDC_ALLOW_LOOPBACK_HTTP}
+)
 
 UploadMode = Literal["off", "authenticated", "unauthenticated-insecure"]
 #: ``basic``: every request must carry the authorizer's verdict (see ``api.auth``).
@@ -72,6 +88,10 @@ DEFAULT_AUTH_CACHE_TTL = 300
 MAX_AUTH_CACHE_TTL = 3600
 #: Seconds it remembers a failed one (never longer than the positive TTL).
 NEGATIVE_AUTH_CACHE_TTL = 30
+#: Lifetime of a minted upload token (PyPI's is 15 minutes).
+DEFAULT_UPLOAD_TOKEN_TTL = 900
+MIN_UPLOAD_TOKEN_TTL = 10
+MAX_UPLOAD_TOKEN_TTL = 3600
 
 #: Upstream pages are kept this long before the upstream is asked again (10 minutes).
 DEFAULT_UPSTREAM_PAGE_TTL = 600
@@ -235,10 +255,57 @@ class Settings:
     upstream_min_age: int = 0
     upstream_page_ttl: int = DEFAULT_UPSTREAM_PAGE_TTL
     upstream_copy_function: str | None = None
+    trusted_publishers: tuple[Publisher, ...] = ()
+    oidc_audience: str = ""
+    upload_token_key_id: str | None = None
+    upload_token_ttl: int = DEFAULT_UPLOAD_TOKEN_TTL
+    #: Cognito group → project globs (the uploaders group means every project).
+    upload_permissions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    kms_endpoint_url: str | None = None
+    oidc_allow_loopback_http: bool = False
 
 
 def _index_url(url: str | None) -> str | None:
     return None if url is None else url.rstrip("/") + "/"
+
+
+def _publishing(env: Mapping[str, str]) -> dict[str, object]:
+    """The trusted-publishing settings; a bad entry is a ``ConfigError`` naming it. The parser
+    loads only when something is configured (nothing new on a plain deployment's cold start)."""
+    allow_http = optional_string(env, OIDC_ALLOW_LOOPBACK_HTTP) == "true"
+    raw_publishers = optional_string(env, TRUSTED_PUBLISHERS)
+    raw_permissions = optional_string(env, UPLOAD_PERMISSIONS)
+    publishers: tuple[Publisher, ...] = ()
+    permissions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if raw_publishers not in (None, "[]") or raw_permissions not in (None, "{}"):
+        from serverless_pypi.publishing import publishers as parse
+
+        try:
+            publishers = parse.parse_publishers(
+                raw_publishers or "[]", allow_loopback_http=allow_http
+            )
+            permissions = parse.parse_permissions(raw_permissions or "{}")
+        except parse.PublisherConfigError as exc:
+            raise ConfigError(str(exc)) from None
+    audience = optional_string(env, OIDC_AUDIENCE) or ""
+    key_id = optional_string(env, UPLOAD_TOKEN_KEY_ID)
+    if publishers and (not audience or not key_id):
+        raise ConfigError(f"{TRUSTED_PUBLISHERS} needs {OIDC_AUDIENCE} and {UPLOAD_TOKEN_KEY_ID}")
+    return {
+        "trusted_publishers": publishers,
+        "oidc_audience": audience,
+        "upload_token_key_id": key_id,
+        "upload_token_ttl": int_in_range(
+            env,
+            UPLOAD_TOKEN_TTL,
+            default=DEFAULT_UPLOAD_TOKEN_TTL,
+            low=MIN_UPLOAD_TOKEN_TTL,
+            high=MAX_UPLOAD_TOKEN_TTL,
+        ),
+        "upload_permissions": permissions,
+        "kms_endpoint_url": http_url(env, KMS_ENDPOINT_URL),
+        "oidc_allow_loopback_http": allow_http,
+    }
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -273,6 +340,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             env, UPSTREAM_PAGE_TTL, default=DEFAULT_UPSTREAM_PAGE_TTL, high=MAX_UPSTREAM_PAGE_TTL
         ),
         upstream_copy_function=optional_string(env, UPSTREAM_COPY_FUNCTION),
+        **_publishing(env),  # type: ignore[arg-type]
     )
 
 

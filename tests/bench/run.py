@@ -35,10 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["bounds", "bigfile", "upstream"],
+        choices=["bounds", "bigfile", "upstream", "cold_start"],
         help="run only this case: bounds = upload checks on hostile input (no moto needed); "
         "bigfile = indexing one big wheel, before and after; "
-        "upstream = the proxy's pages next to private pages of the same sizes",
+        "upstream = the proxy's pages next to private pages of the same sizes; "
+        "cold_start = API import + first page request vs boto3 alone",
     )
     args = parser.parse_args(argv)
 
@@ -62,6 +63,13 @@ def main(argv: list[str] | None = None) -> int:
 
         with MotoServer() as moto:
             return _report(big_files(moto, quick=plan.quick), plan, started, code, args.out)
+    if args.only == "cold_start":
+        with MotoServer() as moto:
+            bench = Bench(moto, plan)
+            bench.create_buckets("bench-small", "bench-large")
+            bench.seed_pages()
+            bench.cold_start()
+        return _report(bench.results, plan, started, code, args.out)
     small, large = "bench-small", "bench-large"
     with MotoServer() as moto:
         print(f"moto server at {moto.url} (pid {moto.process.pid if moto.process else '?'})")

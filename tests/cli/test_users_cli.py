@@ -82,7 +82,7 @@ def listed(users_cli: Any) -> list[list[str]]:
     code, out, err = users_cli("list")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].split() == ["NAME", "STATUS", "UPLOADER"]
+    assert lines[0].split() == ["NAME", "STATUS", "UPLOADER", "GROUPS"]
     return [line.split() for line in lines[1:]]
 
 
@@ -96,7 +96,10 @@ def test_add_list_remove(users_cli: Any, pool: Pool) -> None:
     )
     assert code == 0, err
     assert out == "added uploader (uploader)\n"
-    assert listed(users_cli) == [["reader", "CONFIRMED", "no"], ["uploader", "CONFIRMED", "yes"]]
+    assert listed(users_cli) == [
+        ["reader", "CONFIRMED", "no", "-"],
+        ["uploader", "CONFIRMED", "yes", "uploaders"],
+    ]
 
     # Permanent passwords: both sign in at once, with no challenge.
     for name, password in (("reader", READER_PASSWORD), ("uploader", UPLOADER_PASSWORD)):
@@ -106,7 +109,7 @@ def test_add_list_remove(users_cli: Any, pool: Pool) -> None:
 
     code, out, err = users_cli("remove", "reader")
     assert (code, out) == (0, "removed reader\n"), err
-    assert listed(users_cli) == [["uploader", "CONFIRMED", "yes"]]
+    assert listed(users_cli) == [["uploader", "CONFIRMED", "yes", "uploaders"]]
     code, _, err = users_cli("remove", "reader")
     assert code == 1
     assert "no user named 'reader'" in err
@@ -123,6 +126,18 @@ def test_upload_makes_a_member_of_the_uploaders_group(users_cli: Any, pool: Pool
 
     assert groups("up") == ["uploaders"]
     assert groups("rd") == []
+
+
+def test_list_shows_every_group(users_cli: Any, pool: Pool) -> None:
+    """Groups that upload_permissions map to projects show next to the uploaders flag."""
+    users_cli("add", "alice", "--upload", "--password-stdin", stdin=UPLOADER_PASSWORD)
+    client = _client(pool.endpoint_url)
+    for group in ("team-b", "team-a"):
+        client.create_group(UserPoolId=pool.user_pool_id, GroupName=group)
+        client.admin_add_user_to_group(
+            UserPoolId=pool.user_pool_id, Username="alice", GroupName=group
+        )
+    assert listed(users_cli) == [["alice", "CONFIRMED", "yes", "team-a,team-b,uploaders"]]
 
 
 def test_password_stdin_takes_exactly_one_line(users_cli: Any, pool: Pool) -> None:

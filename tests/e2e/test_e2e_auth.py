@@ -301,7 +301,10 @@ def test_users_survive_a_restart(tmp_path: Path) -> None:
     try:
         assert second.user_pool_id  # a new pool, the same users
         listed = [line.split() for line in users_cli(second, "list").splitlines()[1:]]
-        assert listed == [["reader", "CONFIRMED", "no"], ["uploader", "CONFIRMED", "yes"]]
+        assert listed == [
+            ["reader", "CONFIRMED", "no", "-"],
+            ["uploader", "CONFIRMED", "yes", "uploaders"],
+        ]
         assert fetch(second.index_url, READER)[0] == 200
         assert fetch(second.index_url, (READER[0], WRONG))[0] == 401
         # Still a reader, not an uploader: the group came back too.

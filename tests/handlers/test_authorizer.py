@@ -95,7 +95,13 @@ def pool() -> Iterator[Pool]:
 def context(result: dict[str, Any]) -> dict[str, Any]:
     assert result["isAuthorized"] is True  # never a deny: the API answers 401/403 itself
     assert set(result) == {"isAuthorized", "context"}
-    assert set(result["context"]) == {"authenticated", "username", "uploader"}
+    assert set(result["context"]) == {
+        "authenticated",
+        "username",
+        "uploader",
+        "groups",
+        "upload_token",
+    }
     return result["context"]
 
 
@@ -108,6 +114,8 @@ def test_reader(pool: Pool) -> None:
         "authenticated": True,
         "username": "alice",
         "uploader": False,
+        "groups": "[]",
+        "upload_token": False,
     }
 
 
@@ -117,7 +125,38 @@ def test_uploader(pool: Pool) -> None:
         "authenticated": True,
         "username": "bob",
         "uploader": True,
+        "groups": '["uploaders"]',
+        "upload_token": False,
     }
+
+
+def test_groups_pass_in_the_verdict(pool: Pool) -> None:
+    """upload_permissions map groups to projects; the API decides with the groups passed."""
+    pool.add_user("carol")
+    pool.client.create_group(UserPoolId=pool.pool_id, GroupName="team-a")
+    pool.client.admin_add_user_to_group(
+        UserPoolId=pool.pool_id, Username="carol", GroupName="team-a"
+    )
+    verdict = context(pool.authorizer().authorize(event(basic("carol"))))
+    assert verdict["uploader"] is False
+    assert json.loads(verdict["groups"]) == ["team-a"]
+
+
+def test_upload_token_is_never_sent_to_cognito(pool: Pool) -> None:
+    """User __token__ carries an upload token: the API checks it, Cognito never sees it, and
+    the verdict is not cached (any length of token, even past Cognito's password limit)."""
+    authorizer = pool.authorizer()
+    for password in ("spt1.short", "spt1." + "x" * 2000):
+        verdict = context(authorizer.authorize(event(basic("__token__", password))))
+        assert verdict == {
+            "authenticated": False,
+            "username": "",
+            "uploader": False,
+            "groups": "[]",
+            "upload_token": True,
+        }
+    assert pool.calls == []
+    assert len(authorizer.cache) == 0
 
 
 def test_uploaders_group_name_is_configurable(pool: Pool) -> None:
@@ -139,7 +178,13 @@ def test_header_name_in_any_case_for_hand_made_events(pool: Pool) -> None:
     assert context(pool.authorizer().authorize(hand_made))["authenticated"] is True
 
 
-UNAUTHENTICATED = {"authenticated": False, "username": "", "uploader": False}
+UNAUTHENTICATED = {
+    "authenticated": False,
+    "username": "",
+    "uploader": False,
+    "groups": "[]",
+    "upload_token": False,
+}
 
 
 def test_wrong_password(pool: Pool) -> None:
@@ -498,7 +543,13 @@ def test_handler_reads_the_environment_once(
         aws_request_id = "req-1"
 
     result = authz.handler(event(basic("alice")), Context())
-    assert context(result) == {"authenticated": True, "username": "alice", "uploader": True}
+    assert context(result) == {
+        "authenticated": True,
+        "username": "alice",
+        "uploader": True,
+        "groups": '["uploaders"]',
+        "upload_token": False,
+    }
     first = authz._container_authorizer()
     authz.handler(event(), Context())
     assert authz._container_authorizer() is first

@@ -42,9 +42,15 @@ def required_tool(name: str) -> str:
     return path
 
 
-def run(command: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str], tmp_path: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command, env=client_env(tmp_path), capture_output=True, text=True, timeout=CLIENT_TIMEOUT
+        command,
+        env={**client_env(tmp_path), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=CLIENT_TIMEOUT,
     )
 
 
@@ -108,9 +114,14 @@ def upload_url(index: LocalIndex) -> str:
 
 
 def twine(
-    index: LocalIndex, tmp_path: Path, *files: Path, credentials: tuple[str, str] = ("ci", "secret")
+    index: LocalIndex,
+    tmp_path: Path,
+    *files: Path,
+    credentials: tuple[str, str] = ("ci", "secret"),
+    ca: Path | None = None,
 ) -> tuple[int, str]:
-    """Upload ``files`` with twine as ``credentials`` (user, password): exit code and output."""
+    """Upload ``files`` with twine as ``credentials`` (user, password): exit code and output.
+    ``ca``: trust this CA (an HTTPS local server)."""
     user, password = credentials
     command = [
         required_tool("twine"),
@@ -126,5 +137,6 @@ def twine(
         password,
         *map(str, files),
     ]
-    result = run(command, tmp_path)
+    env = None if ca is None else {"SSL_CERT_FILE": str(ca), "REQUESTS_CA_BUNDLE": str(ca)}
+    result = run(command, tmp_path, env)
     return result.returncode, result.stdout + result.stderr

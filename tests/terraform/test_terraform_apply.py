@@ -43,6 +43,7 @@ READ_ROUTES = {
     for path in ("/", "/simple", "/simple/{proxy+}", "/files/{proxy+}")
 }
 UPLOAD_ROUTES = {"POST /", "POST /legacy", "POST /legacy/{proxy+}"}
+OIDC_ROUTES = {"GET /_/oidc/{proxy+}", "POST /_/oidc/{proxy+}"}  # trusted publishing is on
 
 # Test-only provider settings, merged into the example's provider block by terraform's override
 # file mechanism; AWS_ENDPOINT_URL in the environment sends every service to moto.
@@ -212,6 +213,10 @@ def test_functions(stack: Stack) -> None:
     assert set(copier["Environment"]["Variables"]) == config.UPSTREAM_COPY_ENV_VARS
     assert config.load_upstream_copy(copier["Environment"]["Variables"]).upstream_index_url
     assert settings.url_ttl == 300
+    assert [p.projects for p in settings.trusted_publishers] == [("acme-widgets", "acme-widgets-*")]
+    assert settings.oidc_audience == NAME  # the default: the name input
+    assert settings.upload_permissions == (("team-a", ("acme-a-*",)),)
+    assert settings.upload_token_key_id and ":key/" in settings.upload_token_key_id
     assert api["Role"] == stack.outputs["api_role_arn"]
     assert reindex["Role"] == stack.outputs["reindex_role_arn"]
 
@@ -307,7 +312,7 @@ def test_routes_and_integration(stack: Stack) -> None:
     gateway = stack.client("apigatewayv2")
     api_id = stack.outputs["api_id"]
     routes = gateway.get_routes(ApiId=api_id)["Items"]
-    assert {r["RouteKey"] for r in routes} == READ_ROUTES | UPLOAD_ROUTES
+    assert {r["RouteKey"] for r in routes} == READ_ROUTES | UPLOAD_ROUTES | OIDC_ROUTES
     (integration,) = gateway.get_integrations(ApiId=api_id)["Items"]
     for route in routes:
         assert route["Target"] == f"integrations/{integration['IntegrationId']}"
@@ -412,9 +417,11 @@ def test_authorizer_signs_in_against_the_applied_pool(stack: Stack) -> None:
         return checker.authorize({"headers": {"authorization": f"Basic {token}"}})["context"]
 
     assert verdict("reader", password) == {
-        "authenticated": True, "username": "reader", "uploader": False,
+        "authenticated": True, "username": "reader", "uploader": False, "groups": "[]",
+        "upload_token": False,
     }  # fmt: skip
     assert verdict("publisher", password)["uploader"] is True
+    assert json.loads(verdict("publisher", password)["groups"]) == ["uploaders"]
     assert verdict("publisher", "Wrong-Passw0rd!!")["authenticated"] is False
 
 
@@ -470,6 +477,26 @@ def test_iam_least_privilege(stack: Stack) -> None:
     for statements in (api, reindex, authorizer):
         assert _allowed(statements, "xray:PutTraceSegments") == ["*"]  # tracing is on
         assert all(not a.startswith("iam:") for s in statements for a in s["Action"])
+
+
+def test_upload_token_key_macs_tokens(stack: Stack) -> None:
+    """The KMS HMAC key the API function is given mints and verifies upload tokens; the API
+    role may only GenerateMac/VerifyMac with it."""
+    from serverless_pypi.publishing import tokens
+
+    lam = stack.client("lambda")
+    env = lam.get_function_configuration(FunctionName=stack.outputs["api_function_name"])
+    key_arn = env["Environment"]["Variables"][config.UPLOAD_TOKEN_KEY_ID]
+    metadata = stack.client("kms").describe_key(KeyId=key_arn)["KeyMetadata"]
+    assert (metadata["KeySpec"], metadata["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+    mac = tokens.KmsMac(key_arn, REGION)
+    mac._client = stack.client("kms")
+    token, _ = tokens.mint(mac, "publisher", ("acme-widgets",), 900)
+    assert tokens.verify(mac, token).projects == ("acme-widgets",)
+    api = _statements(stack, f"{NAME}-api")
+    kms_actions = {a for s in api for a in s["Action"] if a.startswith("kms:")}
+    assert kms_actions == {"kms:GenerateMac", "kms:VerifyMac"}
+    assert _allowed(api, "kms:VerifyMac") == [key_arn]
 
 
 def test_log_groups(stack: Stack) -> None:

@@ -18,10 +18,11 @@ from serverless_pypi import catalog, config, documents, errors, layout, logs, na
 from serverless_pypi.api import auth, gateway, negotiation
 from serverless_pypi.api.gateway import HttpError, Request, Response
 from serverless_pypi.api.negotiation import Format, choose, choose_from_query
-from serverless_pypi.errors import Conflict, Refused, StoreUnavailable, TooLarge
+from serverless_pypi.errors import Conflict, Forbidden, Refused, StoreUnavailable, TooLarge
 from serverless_pypi.storage import Bucket, make_client
 
 if TYPE_CHECKING:
+    from serverless_pypi.api.oidc import OidcRoutes
     from serverless_pypi.upstream.proxy import Upstream
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class ApiApp:
         self.bucket = bucket or Bucket(make_client(settings), settings.bucket)
         self._root_html_cache: tuple[str, bytes] | None = None
         self._upstream: Upstream | None = None
+        self._oidc: OidcRoutes | None = None  # made on the first /_/oidc/ request or token
 
     # -- entry point ---------------------------------------------------------------------
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
@@ -89,6 +91,8 @@ class ApiApp:
         segments = request.segments
         if request.method == "POST" and segments in UPLOAD_PATHS:
             return self.upload(request)
+        if segments[:2] == ("_", "oidc") and len(segments) == 3:  # no Basic auth: CI jobs
+            return self._oidc_routes().handle(request, segments[2])
         if self.settings.auth == "basic":
             auth.require_reader(request.authorizer)
         if not segments:
@@ -107,6 +111,14 @@ class ApiApp:
             self._require_read(request)
             return self.file(request, rest[0], rest[1])
         raise HttpError(404, "Not found.")
+
+    def _oidc_routes(self) -> OidcRoutes:
+        """Trusted publishing; PyJWT and cryptography load here, never on the read path."""
+        if self._oidc is None:
+            from serverless_pypi.api.oidc import OidcRoutes
+
+            self._oidc = OidcRoutes(self.settings)
+        return self._oidc
 
     @staticmethod
     def _require_read(request: Request) -> None:
@@ -240,13 +252,19 @@ class ApiApp:
         # Archive and multipart parsing: not on the read path.
         from serverless_pypi import publish
         from serverless_pypi.api import upload
+        from serverless_pypi.publishing import tokens
 
         mode = self.settings.uploads
         if mode == "off":
             raise HttpError(403, "Uploads are disabled on this index.")
-        if mode == "authenticated" or self.settings.auth == "basic":
-            uploader = auth.require_uploader(request.authorizer)
-            log.info("upload by", extra={"username": uploader.username})
+        grant = None  # None: anyone, any project (uploads = "unauthenticated-insecure")
+        token = tokens.token_password(request.header("authorization"))
+        if token is not None:  # user __token__: an upload token, checked here (not Cognito)
+            grant = self._oidc_routes().upload_grant(token)
+        elif mode == "authenticated" or self.settings.auth == "basic":
+            grant = auth.require_uploader(request.authorizer, self.settings.upload_permissions)
+        if grant is not None:
+            log.info("upload by", extra={"uploader": grant.who})
         if len(request.body) > MAX_UPLOAD_BYTES:
             raise TooLarge(
                 f"Upload too large: the API accepts uploads of up to {MAX_UPLOAD_BYTES / 1e6:.1f} "
@@ -256,8 +274,10 @@ class ApiApp:
             )
         try:
             form = upload.check_form(request.header("content-type") or "", request.body)
+            if grant is not None:
+                grant.check(form.candidate.dist.project)
             stored = publish.store(self.bucket, form.candidate, lambda: io.BytesIO(form.data))
-        except (Refused, Conflict) as exc:
+        except (Refused, Conflict, Forbidden) as exc:
             status = gateway.status_for(exc)
             log.info("upload refused", extra={"status": status, "reason": exc.message})
             raise

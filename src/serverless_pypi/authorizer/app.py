@@ -27,8 +27,14 @@ from typing import Any
 from serverless_pypi import config, logs
 from serverless_pypi.authorizer.basic import decode_basic, header_value
 from serverless_pypi.authorizer.cognito import make_client, quiet_sdk_logs, sign_in
-from serverless_pypi.authorizer.verdicts import UNAUTHENTICATED, Verdict, VerdictCache
+from serverless_pypi.authorizer.verdicts import (
+    UNAUTHENTICATED,
+    UPLOAD_TOKEN,
+    Verdict,
+    VerdictCache,
+)
 from serverless_pypi.config import AuthorizerSettings
+from serverless_pypi.publishing.tokens import USERNAME, token_password
 
 #: ``local.serve`` builds its authorizer from these two names.
 load_settings = config.load_authorizer
@@ -67,6 +73,10 @@ class Authorizer:
         if header is None:
             self._log(None, "no credentials", UNAUTHENTICATED)
             return UNAUTHENTICATED
+        if token_password(header) is not None:
+            # An upload token is not a Cognito password: never sent there, checked by the API.
+            self._log(USERNAME, "upload token (checked by the API)", UPLOAD_TOKEN)
+            return UPLOAD_TOKEN
         credentials = decode_basic(header)
         if credentials is None:
             self._log(None, "malformed credentials", UNAUTHENTICATED)

@@ -103,8 +103,11 @@ def sign_in(client: Any, settings: AuthorizerSettings, credentials: Credentials)
     username = claims.get("cognito:username")
     if not isinstance(username, str) or not username:
         username = credentials.username
-    uploader = isinstance(groups, list) and settings.uploaders_group in groups
-    return SignIn(Verdict(True, username, uploader), "authenticated", remember=True)
+    if not isinstance(groups, list):
+        groups = []
+    names = tuple(group for group in groups if isinstance(group, str))
+    uploader = settings.uploaders_group in names
+    return SignIn(Verdict(True, username, uploader, names), "authenticated", remember=True)
 
 
 def id_token_claims(token: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import threading
 import time
@@ -27,18 +28,25 @@ class Verdict:
     authenticated: bool
     username: str = ""
     uploader: bool = False
+    groups: tuple[str, ...] = ()
+    #: The caller presented an upload token (user ``__token__``): the API checks it itself.
+    upload_token: bool = False
 
     def response(self) -> dict[str, Any]:
-        """The simple response API Gateway passes on to the API (``api.auth`` reads it)."""
+        """The simple response API Gateway passes on to the API (``api.auth`` reads it).
+        Context values must be flat, so the groups go as a JSON list in a string."""
         context = {
             "authenticated": self.authenticated,
             "username": self.username if self.authenticated else "",
             "uploader": self.authenticated and self.uploader,
+            "groups": json.dumps(list(self.groups) if self.authenticated else []),
+            "upload_token": self.upload_token,
         }
         return {"isAuthorized": True, "context": context}
 
 
 UNAUTHENTICATED = Verdict(authenticated=False)
+UPLOAD_TOKEN = Verdict(authenticated=False, upload_token=True)
 
 
 class VerdictCache:

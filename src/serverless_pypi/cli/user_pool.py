@@ -165,6 +165,21 @@ def list_users(client: Any, pool_id: str, group: str) -> list[tuple[str, str, bo
     return sorted(rows)
 
 
+def user_groups(client: Any, pool_id: str) -> dict[str, list[str]]:
+    """Each user's groups (one request per group, not per user), names sorted."""
+    found: dict[str, list[str]] = {}
+    try:
+        for group in _pages(client, "list_groups", "Groups", UserPoolId=pool_id):
+            name = group["GroupName"]
+            for user in _pages(
+                client, "list_users_in_group", "Users", UserPoolId=pool_id, GroupName=name
+            ):
+                found.setdefault(user["Username"], []).append(name)
+    except Exception as exc:
+        raise _error(exc) from None
+    return {user: sorted(groups) for user, groups in found.items()}
+
+
 def _list_all_users(client: Any, pool_id: str) -> Iterator[dict[str, Any]]:
     # ListUsers pages with PaginationToken, not NextToken.
     token: str | None = None

@@ -124,8 +124,9 @@ def add_parsers(commands: Any) -> None:
 
     listing = actions.add_parser(
         "list",
-        help="list users: name, status, uploader",
-        description="List the pool's users with their status and whether they may upload.",
+        help="list users: name, status, uploader, groups",
+        description="List the pool's users with their status, whether they may upload, and "
+        "their groups.",
         epilog=examples("serverless-pypi users list --user-pool-id ID --endpoint-url URL"),
     )
     _common(listing)
@@ -179,11 +180,14 @@ def run_list(args: argparse.Namespace) -> int:
     def action() -> int:
         client = _client(args)
         rows = user_pool.list_users(client, args.user_pool_id, args.uploaders_group)
+        groups = user_pool.user_groups(client, args.user_pool_id)
         width = max([len("NAME"), *(len(name) for name, _, _ in rows)])
         status_width = max([len("STATUS"), *(len(status) for _, status, _ in rows)])
-        print(f"{'NAME':<{width}}  {'STATUS':<{status_width}}  UPLOADER")
+        print(f"{'NAME':<{width}}  {'STATUS':<{status_width}}  UPLOADER  GROUPS")
         for name, status, uploader in rows:
-            print(f"{name:<{width}}  {status:<{status_width}}  {'yes' if uploader else 'no'}")
+            shown = ",".join(groups.get(name, [])) or "-"
+            flag = "yes" if uploader else "no"
+            print(f"{name:<{width}}  {status:<{status_width}}  {flag:<8}  {shown}")
         return 0
 
     return _run(action)

@@ -29,6 +29,10 @@ class Options:
     upstream_block: tuple[str, ...] = ()
     upstream_min_age: str | None = None
     upstream_page_ttl: str | None = None
+    trusted_publishers: Path | None = None  # JSON list, as the Terraform input
+    upload_permissions: Path | None = None  # JSON object group → globs, as the Terraform input
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
 
 def _url_ttl(raw: str) -> int:
@@ -160,6 +164,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "directory)",
     )
     _add_upstream_arguments(parser)
+    parser.add_argument(
+        "--trusted-publishers",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="trusted publishers (a JSON list of {issuer, claims, projects}) that may mint "
+        "upload tokens at /_/oidc/mint-token; http issuers are accepted on loopback only",
+    )
+    parser.add_argument(
+        "--upload-permissions",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='with --auth: Cognito groups mapped to project globs ({"team-a": ["acme-a-*"]}); '
+        "the uploaders group may upload every project",
+    )
+    parser.add_argument(
+        "--tls-cert", type=Path, default=None, metavar="FILE", help="serve HTTPS: PEM certificate"
+    )
+    parser.add_argument(
+        "--tls-key", type=Path, default=None, metavar="FILE", help="serve HTTPS: PEM private key"
+    )
 
 
 def from_arguments(args: argparse.Namespace) -> Options:
@@ -177,6 +203,12 @@ def from_arguments(args: argparse.Namespace) -> Options:
         raise config.ConfigError(
             "--upstream-index-url replaces --fallback-index-url: give only one"
         )
+    if args.bucket and args.trusted_publishers:
+        raise config.ConfigError("--trusted-publishers needs the embedded bucket (no --bucket)")
+    if args.upload_permissions and not args.auth:
+        raise config.ConfigError("--upload-permissions needs --auth")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise config.ConfigError("--tls-cert and --tls-key go together")
     return Options(
         host=args.host,
         port=args.port,
@@ -193,4 +225,8 @@ def from_arguments(args: argparse.Namespace) -> Options:
         upstream_block=tuple(args.upstream_block),
         upstream_min_age=args.upstream_min_age,
         upstream_page_ttl=args.upstream_page_ttl,
+        trusted_publishers=args.trusted_publishers,
+        upload_permissions=args.upload_permissions,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )

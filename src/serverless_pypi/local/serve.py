@@ -71,6 +71,11 @@ def _print_ready(options: Options, running: Running, out: TextIO) -> None:
         lines.append(f"data: {'(ephemeral) ' if options.ephemeral else ''}{running.data.root}")
     lines.append(f"index: {running.index_url}")
     lines.append(f"s3: {running.s3_endpoint_url} bucket={running.bucket}")
+    if running.settings is not None and running.settings.trusted_publishers:
+        lines.append(
+            f"trusted publishing: audience={running.settings.oidc_audience} "
+            f"publishers={len(running.settings.trusted_publishers)}"
+        )
     if running.cognito is not None:
         pool = running.cognito
         lines.append(f"cognito: {pool.endpoint_url} user_pool_id={pool.user_pool_id}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -52,7 +53,7 @@ def listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def loopback_url(address: tuple[Any, ...]) -> str:
+def loopback_url(address: tuple[Any, ...], scheme: str = "http") -> str:
     """A URL for a listening address that works from this machine (wildcard binds → loopback)."""
     host, port = str(address[0]), int(address[1])
     if host in ("0.0.0.0", ""):  # noqa: S104 (comparing, not binding)
@@ -61,7 +62,7 @@ def loopback_url(address: tuple[Any, ...]) -> str:
         host = "::1"
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}"
+    return f"{scheme}://{host}:{port}"
 
 
 class LocalServer(ThreadingHTTPServer):
@@ -78,6 +79,7 @@ class LocalServer(ThreadingHTTPServer):
         region: str = "us-east-1",
         authorizer: Handler | None = None,
         sns: SnsRoute | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.address_family = listener.family
         self.api = api
@@ -85,6 +87,9 @@ class LocalServer(ThreadingHTTPServer):
         #: ``serve --auth``: the Lambda authorizer, called before the API for every request.
         self.authorizer = authorizer
         self.sns = sns
+        #: ``serve --tls-cert``: connections that start a TLS handshake get HTTPS; plain ones
+        #: may only reach ``/_local/`` (moto's SNS deliveries, which speak http).
+        self.tls = tls
         address = listener.getsockname()
         super().__init__(address[:2], _RequestHandler, bind_and_activate=False)
         self.socket.close()
@@ -98,7 +103,25 @@ class LocalServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     def loopback_url(self) -> str:
-        return loopback_url(self.server_address)
+        return loopback_url(self.server_address, "https" if self.tls else "http")
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """In the request's own thread: the TLS handshake (so a slow client holds up nobody),
+        when the connection starts one."""
+        if self.tls is not None:
+            request.settimeout(_RequestHandler.timeout)
+            try:
+                first = request.recv(1, socket.MSG_PEEK)
+                if first == b"\x16":  # a TLS handshake record
+                    request = self.tls.wrap_socket(request, server_side=True)
+            except (OSError, ssl.SSLError):
+                return
+            try:
+                super().finish_request(request, client_address)
+            finally:
+                request.close()
+            return
+        super().finish_request(request, client_address)
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -150,6 +173,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except events.BadRequest:
             return self._text(400, "Bad request: malformed request target.")
         reserved = raw_path.startswith(RESERVED_PREFIX)
+        if (
+            self.server.tls is not None
+            and not reserved
+            and not isinstance(self.connection, ssl.SSLSocket)
+        ):
+            self.close_connection = True
+            return self._text(400, "Bad request: this server speaks HTTPS.")
         body = self._read_body(MAX_MESSAGE_BYTES if reserved else events.MAX_BODY_BYTES)
         if body is None:
             return self._last_status

@@ -27,6 +27,12 @@ from typing import Any, Protocol
 from serverless_pypi import config
 from serverless_pypi.local.auth import AuthorizerFactory, LocalAuthorizer, start_auth
 from serverless_pypi.local.options import DEFAULT_BUCKET, DEFAULT_DATA_DIR, Options
+from serverless_pypi.local.publishing import (
+    publishing_env,
+    read_permissions,
+    read_publishers,
+    tls_context,
+)
 
 log = logging.getLogger("serverless_pypi.local")
 
@@ -101,7 +107,12 @@ class Running:
 
 
 def settings_for(
-    options: Options, bucket: str, endpoint: str | None, uploads: str, auth: str = "none"
+    options: Options,
+    bucket: str,
+    endpoint: str | None,
+    uploads: str,
+    auth: str = "none",
+    extra: dict[str, str] | None = None,
 ) -> config.Settings:
     """Settings through ``config.load`` (same validation as in Lambda), without touching
     ``os.environ``."""
@@ -110,6 +121,7 @@ def settings_for(
         config.UPLOADS: uploads,
         config.AUTH: auth,
         config.LOG_LEVEL: os.environ.get(config.LOG_LEVEL, ""),
+        config.UPLOAD_TOKEN_TTL: os.environ.get(config.UPLOAD_TOKEN_TTL, ""),
         "AWS_REGION": options.region
         or os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION")
@@ -122,6 +134,7 @@ def settings_for(
     if options.fallback_index_url:
         env[config.FALLBACK_INDEX_URL] = options.fallback_index_url
     env.update(_upstream_env(options))
+    env.update(extra or {})
     return config.load(env)
 
 
@@ -189,19 +202,29 @@ def _start_embedded(
         os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 (moto's dummy)
 
     region = settings_for(options, DEFAULT_BUCKET, None, "off").region
+    publishers = tls = None
+    if options.trusted_publishers is not None:
+        publishers = read_publishers(options.trusted_publishers)
+    if options.tls_cert is not None and options.tls_key is not None:
+        tls = tls_context(options.tls_cert, options.tls_key)
     emulator = Emulator(DEFAULT_BUCKET, region, options.s3_port)
     stops.append(emulator.stop)
     with _port_of("--s3-port", "127.0.0.1", options.s3_port):
         endpoint = emulator.start()
     running.emulator = emulator
+    extra = publishing_env(emulator, publishers) if publishers is not None else {}
+    if options.upload_permissions is not None:
+        extra.update(read_permissions(options.upload_permissions))
     authorizer = None
     if options.auth:
-        settings = settings_for(options, DEFAULT_BUCKET, endpoint, "authenticated", "basic")
+        settings = settings_for(options, DEFAULT_BUCKET, endpoint, "authenticated", "basic", extra)
         embedded = start_auth(emulator, root, stops, authorizer_factory)
         running.cognito, running.users = embedded.pool, embedded.users
         authorizer = embedded.authorizer.handle
     else:
-        settings = settings_for(options, DEFAULT_BUCKET, endpoint, "unauthenticated-insecure")
+        settings = settings_for(
+            options, DEFAULT_BUCKET, endpoint, "unauthenticated-insecure", extra=extra
+        )
     running.settings = settings
     api = api_factory(settings)
     reindex = reindex_factory(settings)
@@ -233,6 +256,7 @@ def _start_embedded(
         region=region,
         authorizer=authorizer,
         sns=SnsRoute(sns_path, deliveries.handle),
+        tls=tls,
     )
     _serve(running, server)
     stops.append(deliveries.close)  # first to stop: a delivery still needs the server and moto
