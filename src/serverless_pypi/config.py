@@ -22,6 +22,8 @@ UPLOADS = "SERVERLESS_PYPI_UPLOADS"
 S3_ENDPOINT_URL = "SERVERLESS_PYPI_S3_ENDPOINT_URL"
 LOG_LEVEL = "SERVERLESS_PYPI_LOG_LEVEL"
 AUTH = "SERVERLESS_PYPI_AUTH"
+#: The reindex queue, where a full rebuild sends its batches of projects (issue 15).
+QUEUE_URL = "SERVERLESS_PYPI_QUEUE_URL"
 # The Cognito authorizer's (``serverless_pypi.authorizer``).
 USER_POOL_ID = "SERVERLESS_PYPI_USER_POOL_ID"
 CLIENT_ID = "SERVERLESS_PYPI_CLIENT_ID"
@@ -32,7 +34,7 @@ COGNITO_ENDPOINT_URL = "SERVERLESS_PYPI_COGNITO_ENDPOINT_URL"
 #: Variables each handler reads. The Terraform module must set exactly these (a test checks both
 #: sides); ``S3_ENDPOINT_URL`` is for local mode and S3-compatible stores, never set by Terraform.
 API_ENV_VARS = frozenset({BUCKET, URL_TTL, FALLBACK_INDEX_URL, UPLOADS, LOG_LEVEL, AUTH})
-REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL})
+REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL, QUEUE_URL})
 AUTHORIZER_ENV_VARS = frozenset(
     {USER_POOL_ID, CLIENT_ID, UPLOADERS_GROUP, AUTH_CACHE_TTL, LOG_LEVEL}
 )
@@ -158,6 +160,8 @@ class Settings:
     s3_endpoint_url: str | None = None
     region: str = DEFAULT_REGION
     log_level: LogLevel = "INFO"
+    #: The reindexer only: the queue a full rebuild fans out over (None: rebuild in-process).
+    queue_url: str | None = None
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -191,6 +195,7 @@ def load_reindex(environ: Mapping[str, str] | None = None) -> Settings:
         s3_endpoint_url=http_url(env, S3_ENDPOINT_URL),
         region=load_region(env),
         log_level=choice(env, LOG_LEVEL, LOG_LEVELS, "INFO", upper=True),
+        queue_url=optional_string(env, QUEUE_URL),
     )
 
 
