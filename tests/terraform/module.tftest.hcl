@@ -65,7 +65,7 @@ run "defaults" {
     error_message = "The API function's environment must be exactly config.API_ENV_VARS."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.reindex.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_LOG_LEVEL"])
+    condition     = toset(keys(aws_lambda_function.reindex.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_LOG_LEVEL", "SERVERLESS_PYPI_QUEUE_URL"])
     error_message = "The reindex function's environment must be exactly config.REINDEX_ENV_VARS."
   }
   assert {
@@ -174,8 +174,8 @@ run "defaults" {
     error_message = "The topic policy must admit only this bucket."
   }
   assert {
-    condition     = aws_sns_topic_subscription.reindex.protocol == "lambda" && aws_lambda_permission.reindex_from_sns.principal == "sns.amazonaws.com"
-    error_message = "The reindex function must be subscribed to the topic and allowed to be invoked by SNS."
+    condition     = aws_sns_topic_subscription.reindex_queue.protocol == "sqs" && aws_lambda_event_source_mapping.reindex.function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "The reindex queue must be subscribed to the topic and feed the function with partial batch failures."
   }
   assert {
     condition     = aws_lambda_function_event_invoke_config.reindex.destination_config[0].on_failure[0].destination == aws_sqs_queue.reindex_failures.arn
