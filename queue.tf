@@ -62,6 +62,10 @@ resource "aws_lambda_event_source_mapping" "reindex" {
       condition     = var.reindex_batch_size <= 10 || var.reindex_batching_window >= 1
       error_message = "reindex_batch_size above 10 needs a reindex_batching_window of at least 1 second (an SQS event source rule)."
     }
+    precondition {
+      condition     = var.reindex_reserved_concurrency == null || var.reindex_max_concurrency <= coalesce(var.reindex_reserved_concurrency, 0)
+      error_message = "reindex_max_concurrency must not exceed reindex_reserved_concurrency: batches beyond the reserved concurrency are throttled and retried."
+    }
   }
 
   depends_on = [aws_iam_role_policy.reindex]

@@ -170,3 +170,14 @@ run "batch_size_is_bounded" {
 
   expect_failures = [var.reindex_batch_size]
 }
+
+run "concurrency_fits_the_reserved_concurrency" {
+  command = plan
+
+  variables {
+    reindex_reserved_concurrency = 4
+    reindex_max_concurrency      = 5
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.reindex]
+}

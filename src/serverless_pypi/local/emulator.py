@@ -1,8 +1,8 @@
-"""The embedded moto server and the AWS wiring around the bucket: bucket → SNS topic → HTTP.
+"""The embedded moto server and the AWS wiring around the bucket: bucket → SNS topic → SQS.
 
 This mirrors what the Terraform module creates (bucket notification on ObjectCreated/Removed to
-a topic whose policy lets S3 publish), except that the subscriber is the local server's SNS
-endpoint instead of the reindex Lambda.
+a topic whose policy lets S3 publish, a queue subscribed to it that redrives to a dead-letter
+queue); the local server's poller (``sqs.QueuePoller``) stands in for the event source mapping.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from botocore.config import Config
 log = logging.getLogger("serverless_pypi.local")
 
 TOPIC_NAME = "serverless-pypi-bucket-events"
+QUEUE_NAME = "serverless-pypi-reindex"
+DEAD_LETTER_QUEUE_NAME = "serverless-pypi-reindex-failures"
 EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
 #: moto accepts any credentials; our own admin clients never use the environment's.
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -94,10 +96,12 @@ class Emulator:
         self.endpoint_url = ""
         self.topic_arn = ""
         self.subscription_arn = ""
+        self.dead_letter_queue_url = ""
         self._server: Any = None
         self._middleware: _AfterRequest | None = None
         self.s3: Any = None
         self.sns: Any = None
+        self.sqs: Any = None
         self.cognito: Any = None
 
     def start(self) -> str:
@@ -122,6 +126,7 @@ class Emulator:
         }
         self.s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}), **common)
         self.sns = boto3.client("sns", **common)
+        self.sqs = boto3.client("sqs", **common)
         self.cognito = boto3.client("cognito-idp", **common)
         params: dict[str, Any] = {"Bucket": self.bucket}
         if self.region != "us-east-1":
@@ -130,8 +135,10 @@ class Emulator:
             self.s3.create_bucket(**params)
         return self.endpoint_url
 
-    def subscribe(self, endpoint: str) -> str:
-        """Create the topic (its policy admits S3) and an HTTP subscription to ``endpoint``."""
+    def subscribe_queue(self, max_receives: int) -> tuple[str, str]:
+        """Create the topic (its policy admits S3), the reindex queue (redriving to a
+        dead-letter queue after ``max_receives`` receives) and its subscription (SNS
+        envelopes, as the module's); returns the queue's URL and ARN."""
         self.topic_arn = self.sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         policy = {
             "Version": "2012-10-17",
@@ -149,11 +156,23 @@ class Emulator:
         self.sns.set_topic_attributes(
             TopicArn=self.topic_arn, AttributeName="Policy", AttributeValue=json.dumps(policy)
         )
+        dead_url = self.sqs.create_queue(QueueName=DEAD_LETTER_QUEUE_NAME)["QueueUrl"]
+        dead_arn = self._queue_arn(dead_url)
+        redrive = {"deadLetterTargetArn": dead_arn, "maxReceiveCount": str(max_receives)}
+        url = self.sqs.create_queue(
+            QueueName=QUEUE_NAME, Attributes={"RedrivePolicy": json.dumps(redrive)}
+        )["QueueUrl"]
+        arn = self._queue_arn(url)
         response = self.sns.subscribe(
-            TopicArn=self.topic_arn, Protocol="http", Endpoint=endpoint, ReturnSubscriptionArn=True
+            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True
         )
         self.subscription_arn = response["SubscriptionArn"]
-        return self.subscription_arn
+        self.dead_letter_queue_url = dead_url
+        return url, arn
+
+    def _queue_arn(self, url: str) -> str:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return str(attributes["Attributes"]["QueueArn"])
 
     def notify(self) -> None:
         """Turn on the bucket notification (moto then publishes an ``s3:TestEvent`` at once)."""
@@ -176,7 +195,7 @@ class Emulator:
         if self._server is None:
             return
         if self.subscription_arn:
-            # A dead subscriber would block delivery to later subscribers in moto.
+            # A dead subscriber could block delivery to later subscribers in moto.
             with contextlib.suppress(Exception):
                 self.sns.unsubscribe(SubscriptionArn=self.subscription_arn)
             self.subscription_arn = ""
