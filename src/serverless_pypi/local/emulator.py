@@ -18,6 +18,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from serverless_pypi.layout import INDEX_PREFIX
+
 log = logging.getLogger("serverless_pypi.local")
 
 TOPIC_NAME = "serverless-pypi-bucket-events"
@@ -63,13 +65,22 @@ def _defer_s3_notifications() -> None:
 COGNITO_TARGET = "AWSCognitoIdentityProviderService."
 
 
+def _about_a_source_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a queued ``send_event`` call is about an object outside ``.index/`` (the
+    reindexer's own writes notify too, and must not wait for the reindexer)."""
+    key = kwargs.get("key", args[3] if len(args) > 3 else None)
+    return not str(getattr(key, "name", "")).startswith(INDEX_PREFIX)
+
+
 class _AfterRequest:
-    """WSGI middleware: flush the S3 events queued while moto handled this request, then run
-    the hooks for Cognito requests (they save the users; see ``cognito.UserStore``)."""
+    """WSGI middleware: flush the S3 events queued while moto handled this request (then run
+    the hooks for requests that notified about source objects), and run the hooks for
+    Cognito requests (they save the users; see ``cognito.UserStore``)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.after_cognito: list[Callable[[], None]] = []
+        self.after_s3_events: list[Callable[[], None]] = []
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         _pending.events = []
@@ -80,6 +91,9 @@ class _AfterRequest:
         for args, kwargs in queued:
             assert _send_event is not None
             _send_event(*args, **kwargs)
+        if any(_about_a_source_object(args, kwargs) for args, kwargs in queued):
+            for hook in list(self.after_s3_events):
+                hook()
         if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(COGNITO_TARGET):
             for hook in list(self.after_cognito):
                 hook()
@@ -184,6 +198,12 @@ class Emulator:
                 ]
             },
         )
+
+    def after_s3_events(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` after each request that notified about an object outside
+        ``.index/``, before its response is sent."""
+        assert self._middleware is not None, "start() first"
+        self._middleware.after_s3_events.append(hook)
 
     def after_cognito_requests(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` after each Cognito request, before its response is sent."""

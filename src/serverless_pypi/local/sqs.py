@@ -9,8 +9,11 @@ messages the handler did not list in ``batchItemFailures``. Failed messages (all
 handler raised) become visible again after ``retry_after`` seconds; the queue's redrive policy
 moves a message received ``max_receives`` times to the dead-letter queue, as in AWS.
 
-The window is short locally (a tenth of a second), so a file is still indexed well within a
-second of its upload.
+The window is short locally (a twentieth of a second), and ``drained`` lets the S3 request
+that notified wait (up to ``ANSWER_WITHIN`` seconds) until the queue is empty: a file is then
+indexed by the time its upload returns, as before the queue, while a slow reindex still never
+holds an upload past its S3 client's read timeout. ``stop`` drains the queue first, so no
+upload is left unmirrored or unindexed.
 """
 
 from __future__ import annotations
@@ -29,7 +32,11 @@ from serverless_pypi.local.context import LocalContext
 log = logging.getLogger("serverless_pypi.local")
 
 BATCH_SIZE = 10
-WINDOW = 0.1
+WINDOW = 0.05
+#: Seconds an S3 request that notified waits for the queue to drain.
+ANSWER_WITHIN = 3.0
+#: Seconds ``stop`` waits for the queue to drain.
+CLOSE_TIMEOUT = 60.0
 #: SQS's limit per ReceiveMessage.
 RECEIVE_LIMIT = 10
 #: Seconds a failed message stays invisible before it is tried again.
@@ -135,6 +142,8 @@ class QueuePoller:
         self.retry_after = retry_after
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        #: Set while a batch is with the handler (its messages also count as not visible).
+        self._busy = threading.Event()
 
     def _receive(self, wait: int, at_most: int) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
@@ -195,24 +204,52 @@ class QueuePoller:
                 VisibilityTimeout=self.retry_after,
             )
 
+    def _queued(self) -> int:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        response = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=names)
+        return sum(int(response["Attributes"].get(name, 0)) for name in names)
+
+    def wait_briefly(self) -> None:
+        """The hook for S3 requests that notified: wait up to ``ANSWER_WITHIN`` seconds."""
+        self.drained(ANSWER_WITHIN)
+
+    def drained(self, timeout: float = ANSWER_WITHIN) -> bool:
+        """Wait until no message is queued or in hand, up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self._thread is not None:
+            try:
+                if not self._busy.is_set() and self._queued() == 0:
+                    return True
+            except Exception:  # moto stopping
+                return False
+            if time.monotonic() >= deadline:
+                log.info("reindex queue not drained yet, answering", extra={"after_s": timeout})
+                return False
+            time.sleep(0.01)
+        return False
+
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
                 batch = self.gather()
                 if batch:
+                    self._busy.set()
                     self.deliver(batch)
             except Exception:  # moto stopping, a network hiccup: keep polling until stopped
                 if self._stopping.is_set():
                     return
                 log.exception("polling the reindex queue failed")
                 self._stopping.wait(1)
+            finally:
+                self._busy.clear()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="local-sqs-poller", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 60.0) -> None:
-        """Stop polling after the batch in hand (safe to call twice)."""
+    def stop(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Drain the queue (up to ``timeout``), then stop polling (safe to call twice)."""
+        self.drained(timeout)
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)

@@ -191,6 +191,7 @@ def _start_embedded(
     _serve(running, server)
     poller.start()
     stops.append(poller.stop)  # first to stop: a batch in hand still needs the server and moto
+    emulator.after_s3_events(poller.wait_briefly)
     emulator.notify()
     reindex.rebuild_all()
     running.s3_endpoint_url = endpoint
