@@ -317,12 +317,13 @@ def test_queue_feeds_reindex_in_batches(stack: Stack) -> None:
 
     lam = stack.client("lambda")
     function = stack.outputs["reindex_function_name"]
-    (mapping,) = lam.list_event_source_mappings(FunctionName=function)["EventSourceMappings"]
-    assert mapping["EventSourceArn"] == queue["QueueArn"]
+    reindex = lam.get_function_configuration(FunctionName=function)
+    mappings = lam.list_event_source_mappings(EventSourceArn=queue["QueueArn"])
+    (mapping,) = mappings["EventSourceMappings"]
+    assert mapping["FunctionArn"] == reindex["FunctionArn"]
     assert mapping["BatchSize"] == 200
     assert mapping["MaximumBatchingWindowInSeconds"] == 2
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    reindex = lam.get_function_configuration(FunctionName=function)
     assert reindex["Environment"]["Variables"][config.QUEUE_URL] == queue_url
 
     (alarm,) = stack.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{NAME}-reindex")[
