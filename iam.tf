@@ -78,10 +78,11 @@ locals {
         Resource = [local.index_arn]
       },
       {
-        # The event source mapping polls with the function's role.
+        # The event source mapping polls with the function's role; the function sends a full
+        # rebuild's batches and shortens the wait of the messages it failed on.
         Sid      = "ConsumeQueue"
         Effect   = "Allow"
-        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"]
+        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage", "sqs:ChangeMessageVisibility"]
         Resource = [aws_sqs_queue.reindex.arn]
       },
       {

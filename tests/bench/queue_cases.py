@@ -158,7 +158,9 @@ def _drain_queue(
 
     sqs = _sqs(moto_url)
     url, arn, dead = _queue(sqs, name)
-    stats: Counter[str] = Counter()
+    stats: Counter[str] = Counter(
+        dict.fromkeys(("invocations", "messages", "failed_invocations", "failed_messages"), 0)
+    )
     lock = threading.Lock()
 
     def handler(event: dict[str, Any], context: Any) -> Any:

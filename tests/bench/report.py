@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import bounds
+import queue_cases
 from cases import LAMBDA_RESPONSE_LIMIT, Plan
 
 #: "Well under" the 6 MiB response limit: at most half of it, so a project can double.
@@ -339,6 +340,7 @@ def markdown(doc: dict[str, Any]) -> str:
             f"| {_num(cold['boto3_cpu_ms'], 1)} |",
             f"| ratio | {cold['ratio']}x | | | {cold['cpu_ratio']}x |",
         ]
+    out += queue_cases.markdown(cases)
     out += bounds.markdown(cases)
     out += [
         "",

@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["bounds"],
-        help="run only this case: bounds = upload checks on hostile input (no moto needed)",
+        choices=["bounds", "queue"],
+        help="run only this case: bounds = upload checks on hostile input (no moto needed); "
+        "queue = storm, burst and full rebuild through the reindex queue (queue_cases.py)",
     )
     args = parser.parse_args(argv)
 
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if args.only == "bounds":
         return _report(_bounds([], plan), plan, started, code, args.out)
+    if args.only == "queue":
+        with MotoServer() as moto:
+            return _report(_queue(moto, plan), plan, started, code, args.out)
     small, large = "bench-small", "bench-large"
     with MotoServer() as moto:
         print(f"moto server at {moto.url} (pid {moto.process.pid if moto.process else '?'})")
@@ -84,8 +88,31 @@ def main(argv: list[str] | None = None) -> int:
         bench.metadata(small)
         bench.reindex_events(small, plan.small_projects, client)
         bench.reindex_events(large, plan.large_projects, client)
+        bench.results += _queue(moto, plan)
 
     return _report(_bounds(bench.results, plan), plan, started, code, args.out)
+
+
+def _queue(moto: Any, plan: Any) -> list[dict[str, Any]]:
+    """The queue cases, each delivered both ways (the per-event way at a smaller size when
+    it takes long: it re-renders a page per event)."""
+    import queue_cases
+
+    if plan.quick:
+        storm, storm_events, burst, burst_events, existing, rebuild = 30, 30, 20, 20, 200, 30
+    else:
+        storm, storm_events, burst, burst_events, existing, rebuild = (
+            2000, 300, 1000, 100, 10_000, 10_000
+        )  # fmt: skip
+    print("queue cases: storm, burst, full rebuild ...", flush=True)
+    return [
+        queue_cases.storm(moto.url, storm_events, mode="events"),
+        queue_cases.storm(moto.url, storm, mode="queue"),
+        queue_cases.burst(moto.url, burst_events, existing=existing, mode="events"),
+        queue_cases.burst(moto.url, burst, existing=existing, mode="queue"),
+        queue_cases.rebuild(moto.url, rebuild, mode="events"),
+        queue_cases.rebuild(moto.url, rebuild, mode="queue"),
+    ]
 
 
 def _bounds(results: list[dict[str, Any]], plan: Any) -> list[dict[str, Any]]:

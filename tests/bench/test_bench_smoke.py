@@ -23,6 +23,9 @@ FIELDS = {
     "full_reindex": ("wall_s", "cpu_s", "s3_requests", "peak_rss_mib"),
     "cold_start": ("api_total_ms", "boto3_total_ms", "ratio"),
     "hostile_input": ("call_cpu_ms", "call_wall_ms", "input_bytes"),
+    "storm": ("failed_invocations", "projects_missing", "s3_requests_per_file", "wall_s"),
+    "burst": ("page_renders", "cpu_ms_per_file", "files_missing", "wall_s"),
+    "rebuild": ("s3_requests_per_project", "projects_missing", "wall_s"),
 }
 
 
@@ -32,7 +35,7 @@ def test_quick_bench_writes_every_case(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=480,
         check=False,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
@@ -56,6 +59,12 @@ def test_quick_bench_writes_every_case(tmp_path: Path) -> None:
         "full_reindex_10",
         "full_reindex_30",
         "cold_start",
+        "storm_events_30",
+        "storm_queue_30",
+        "burst_events_20_into_200",
+        "burst_queue_20_into_200",
+        "rebuild_events_30",
+        "rebuild_queue_30",
     }
     assert expected <= ids, expected - ids
     assert {c["kind"] for c in cases} == set(FIELDS)
@@ -65,6 +74,10 @@ def test_quick_bench_writes_every_case(tmp_path: Path) -> None:
             assert isinstance(value, int | float) and math.isfinite(value), (case["id"], name)
         if case["kind"] in ("project_page", "root_page", "metadata"):
             assert case["status"] in (200, 302), case["id"]
+    for case in cases:  # through the queue nothing is lost, whatever the timings
+        if case["kind"] in ("storm", "burst", "rebuild") and case["mode"] == "queue":
+            assert case.get("projects_missing", 0) == case.get("files_missing", 0) == 0, case
+            assert case["failed_invocations"] == case["dead_letters"] == 0, case
     assert {t["result"] for t in result["targets"]} <= {"PASS", "MISS", "not run", "no target"}
     markdown = (tmp_path / "benchmarks.md").read_text()
     assert "| case |" in markdown and "## Method" in markdown

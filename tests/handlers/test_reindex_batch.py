@@ -173,6 +173,9 @@ class ListQueue:
         assert len(bodies) <= fanout.SEND_BATCH
         self.bodies.extend(bodies)
 
+    def retry_soon(self, receipt_handles: list[str]) -> None:
+        raise AssertionError("no message of these batches fails")
+
 
 def test_a_full_rebuild_fans_out_over_the_queue(
     settings: config.Settings, bucket: Bucket, monkeypatch: pytest.MonkeyPatch
@@ -220,3 +223,29 @@ def test_sqs_queue_sends_batches_through_sqs(settings: config.Settings, bucket: 
     assert sorted(m["Body"] for m in received) == ["one", "two"]
     with pytest.raises(StoreUnavailable):
         fanout.SqsQueue(sqs, url + "-missing").send(["three"])
+
+
+def test_failed_messages_come_back_soon_not_after_the_visibility_timeout(
+    settings: config.Settings, bucket: Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed message's visibility is cut to ``RETRY_AFTER`` seconds (the queue's own timeout
+    is six times the function's), through the same SQS client the fan-out uses."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="reindex", Attributes={"VisibilityTimeout": "720"})["QueueUrl"]
+    put(bucket, "bad/bad-1.0.tar.gz")
+    sqs.send_message(QueueUrl=url, MessageBody=s3_body(bucket.name, "bad/bad-1.0.tar.gz"))
+    (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    monkeypatch.setattr(fanout, "RETRY_AFTER", 0)
+    monkeypatch.setattr(
+        ProjectIndex,
+        "update",
+        lambda *_: (_ for _ in ()).throw(StoreUnavailable("x", transient=True)),
+    )
+    app = ReindexApp(settings, bucket, queue=fanout.SqsQueue(sqs, url))
+    event = sqs_event(message["Body"], ids=[message["MessageId"]])
+    event["Records"][0]["receiptHandle"] = message["ReceiptHandle"]
+    assert app.handle(event) == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
+    (again,) = sqs.receive_message(QueueUrl=url)["Messages"]  # visible at once, not in 12 min
+    assert again["MessageId"] == message["MessageId"]

@@ -92,7 +92,7 @@ run "queue_defaults" {
     error_message = "Only the bucket's topic may send to the reindex queue."
   }
   assert {
-    condition     = [for s in jsondecode(aws_iam_role_policy.reindex.policy).Statement : s.Action if s.Sid == "ConsumeQueue"] == [["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"]] && [for s in jsondecode(aws_iam_role_policy.reindex.policy).Statement : s.Resource if s.Sid == "ConsumeQueue"] == [["arn:aws:sqs:us-east-1:123456789012:serverless-pypi-reindex"]]
+    condition     = [for s in jsondecode(aws_iam_role_policy.reindex.policy).Statement : s.Action if s.Sid == "ConsumeQueue"] == [["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage", "sqs:ChangeMessageVisibility"]] && [for s in jsondecode(aws_iam_role_policy.reindex.policy).Statement : s.Resource if s.Sid == "ConsumeQueue"] == [["arn:aws:sqs:us-east-1:123456789012:serverless-pypi-reindex"]]
     error_message = "The reindex role may consume (and feed, for a full rebuild) only its own queue."
   }
   assert {

@@ -491,7 +491,8 @@ def test_iam_least_privilege(stack: Stack) -> None:
     assert queue_arn.endswith(f":{NAME}-reindex") and failures_arn.endswith(
         f":{NAME}-reindex-failures"
     )
-    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+    consume = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility")
+    for action in (f"sqs:{name}" for name in consume):
         assert _allowed(reindex, action) == [queue_arn]
     # The authorizer may write its logs and traces, nothing else (InitiateAuth is unsigned).
     authorizer = _statements(stack, f"{NAME}-authorizer")

@@ -54,7 +54,8 @@ class ReindexApp:
             if isinstance(event, Mapping) and MANUAL_KEY in event:
                 return self._manual(event[MANUAL_KEY], verify=event.get(VERIFY_KEY) is True)
             if batch.is_sqs(event):
-                return batch.handle(self.bucket, self.root, event)
+                retry_soon = self.queue.retry_soon if self.queue is not None else None
+                return batch.handle(self.bucket, self.root, event, retry_soon)
             return self._events(event)
 
     def _events(self, event: Any) -> dict[str, Any]:

@@ -163,11 +163,29 @@ def apply(
     return BatchReport(failed_messages, work.projects(), sorted(failed), report)
 
 
-def handle(bucket: Bucket, root: RootIndex, event: Mapping[str, Any]) -> dict[str, Any]:
+def _receipt_handles(records: Iterable[Any], message_ids: Iterable[str]) -> list[str]:
+    wanted = set(message_ids)
+    return [
+        r["receiptHandle"]
+        for r in records
+        if isinstance(r, Mapping)
+        and r.get("messageId") in wanted
+        and isinstance(r.get("receiptHandle"), str)
+    ]
+
+
+def handle(
+    bucket: Bucket,
+    root: RootIndex,
+    event: Mapping[str, Any],
+    retry_soon: Callable[[list[str]], None] | None = None,
+) -> dict[str, Any]:
     """An SQS batch → the response the event source mapping reads (``ReportBatchItemFailures``:
-    only the messages listed are retried)."""
+    only the messages listed are retried, after ``retry_soon`` shortened their wait)."""
     work = collect(event["Records"], bucket.name)
     report = apply(bucket, root, work)
+    if report.failed_messages and retry_soon is not None:
+        retry_soon(_receipt_handles(event["Records"], report.failed_messages))
     log.info(
         "reindexed a batch",
         extra={

@@ -31,9 +31,17 @@ PROJECTS_PER_MESSAGE = 50
 SEND_BATCH = 10
 
 
+#: Seconds before a failed message is tried again (instead of the queue's visibility timeout,
+#: six times the function's timeout): a lost race should not hold a project back for long.
+RETRY_AFTER = 10
+
+
 class Queue(Protocol):
     def send(self, bodies: list[str]) -> None:
         """Send each body as one message (at most ``SEND_BATCH``); raise if any was not."""
+
+    def retry_soon(self, receipt_handles: list[str]) -> None:
+        """Make these received messages visible again after ``RETRY_AFTER`` seconds."""
 
 
 class SqsQueue:
@@ -54,6 +62,18 @@ class SqsQueue:
         if response.get("Failed"):
             failed = len(response["Failed"])
             raise StoreUnavailable(f"SendMessageBatch: {failed} not sent", transient=True)
+
+
+    def retry_soon(self, receipt_handles: list[str]) -> None:
+        for start in range(0, len(receipt_handles), SEND_BATCH):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": RETRY_AFTER}
+                for i, handle in enumerate(receipt_handles[start : start + SEND_BATCH])
+            ]
+            try:
+                self.client.change_message_visibility_batch(QueueUrl=self.url, Entries=entries)
+            except Exception:  # they are retried after the visibility timeout anyway
+                log.warning("could not shorten the retry delay of failed messages")
 
 
 def make_queue(url: str, region: str) -> SqsQueue:
