@@ -7,6 +7,10 @@
 # forms, and the envelope says which topic sent it. A full rebuild ({"reindex": "*"}) sends its
 # batches of projects to this queue too (docs/architecture.md, "Event bursts").
 
+locals {
+  reindex_max_concurrency = coalesce(var.reindex_max_concurrency, max(2, min(10, coalesce(var.reindex_reserved_concurrency, 10))))
+}
+
 resource "aws_sqs_queue" "reindex" {
   name = "${var.name}-reindex"
   # AWS's advice for an event source: at least six times the function's timeout, so a batch
@@ -54,7 +58,7 @@ resource "aws_lambda_event_source_mapping" "reindex" {
   function_response_types            = ["ReportBatchItemFailures"]
 
   scaling_config {
-    maximum_concurrency = var.reindex_max_concurrency
+    maximum_concurrency = local.reindex_max_concurrency
   }
 
   lifecycle {
@@ -63,7 +67,7 @@ resource "aws_lambda_event_source_mapping" "reindex" {
       error_message = "reindex_batch_size above 10 needs a reindex_batching_window of at least 1 second (an SQS event source rule)."
     }
     precondition {
-      condition     = var.reindex_reserved_concurrency == null || var.reindex_max_concurrency <= coalesce(var.reindex_reserved_concurrency, 0)
+      condition     = var.reindex_reserved_concurrency == null || var.reindex_max_concurrency == null || coalesce(var.reindex_max_concurrency, 0) <= coalesce(var.reindex_reserved_concurrency, 0)
       error_message = "reindex_max_concurrency must not exceed reindex_reserved_concurrency: batches beyond the reserved concurrency are throttled and retried."
     }
   }

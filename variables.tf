@@ -304,13 +304,12 @@ variable "reindex_batching_window" {
 
 variable "reindex_max_concurrency" {
   type        = number
-  description = "Most batches reindexed at once (the event source mapping's maximum concurrency); each one writes the root index."
-  default     = 10
-  nullable    = false
+  description = "Most batches reindexed at once (the event source mapping's maximum concurrency); each one writes the root index. null: 10, or reindex_reserved_concurrency if that is smaller (at least 2)."
+  default     = null
 
   validation {
-    condition     = var.reindex_max_concurrency >= 2 && var.reindex_max_concurrency <= 1000 && floor(var.reindex_max_concurrency) == var.reindex_max_concurrency
-    error_message = "reindex_max_concurrency must be a whole number between 2 and 1000 (the SQS event source's range)."
+    condition     = var.reindex_max_concurrency == null || try(var.reindex_max_concurrency >= 2 && var.reindex_max_concurrency <= 1000 && floor(var.reindex_max_concurrency) == var.reindex_max_concurrency, false)
+    error_message = "reindex_max_concurrency must be null or a whole number between 2 and 1000 (the SQS event source's range)."
   }
 }
 

@@ -140,6 +140,19 @@ run "queue_inputs" {
   }
 }
 
+run "concurrency_follows_a_smaller_reserved_concurrency" {
+  command = plan
+
+  variables {
+    reindex_reserved_concurrency = 3
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.reindex.scaling_config[0].maximum_concurrency == 3
+    error_message = "Without reindex_max_concurrency, batches must not outnumber the reserved concurrency."
+  }
+}
+
 run "large_batches_need_a_window" {
   command = plan
 
