@@ -3,6 +3,7 @@ concerns (against in-process moto)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from typing import Any
@@ -249,3 +250,26 @@ def test_failed_messages_come_back_soon_not_after_the_visibility_timeout(
     assert app.handle(event) == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
     (again,) = sqs.receive_message(QueueUrl=url)["Messages"]  # visible at once, not in 12 min
     assert again["MessageId"] == message["MessageId"]
+
+
+def test_a_costly_page_is_not_rendered_for_a_state_already_superseded(
+    bucket: Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer about to render a large page whose document moved on leaves it to the newer
+    writer (which renders after its own write); small pages skip the extra HEAD."""
+    renders = count_renders(monkeypatch)
+    document = ProjectDocument(bucket, "big")
+    put(bucket, "big/big-1.0.tar.gz")
+    ProjectIndex(bucket, "big").update(["big/big-1.0.tar.gz"])
+    old_state, old_etag = document.load()
+    put(bucket, "big/big-2.0.tar.gz")
+    ProjectIndex(bucket, "big").update(["big/big-2.0.tar.gz"])
+    assert renders["big"] == 2
+    assert old_etag is not None
+    document.publish(old_state, old_etag, just_written=True)  # small: rendered, then the newer
+    assert renders["big"] == 4
+    monkeypatch.setattr(ProjectDocument, "costly", lambda self, state: True)
+    document.publish(old_state, old_etag, just_written=True)
+    assert renders["big"] == 4
+    stored = bucket.get(layout.project_page_key("big", "json"))
+    assert stored is not None and b"big-2.0" in gzip.decompress(stored[0])

@@ -138,6 +138,18 @@ class RenderedState(ConditionalState[State]):
     def render(self, state: State) -> list[Page]:
         """The pages that show ``state``."""
 
+    def costly(self, state: State) -> bool:
+        """Whether rendering ``state`` costs far more than one HEAD (a large project)."""
+        return False
+
+    def _superseded(self, state: State, etag: str) -> bool:
+        """Before a costly render: whether a newer state is stored already. Its writer
+        renders that one (and checks again afterwards), so rendering this one is waste."""
+        if not self.costly(state):
+            return False
+        latest = self.bucket.etag(self.key)
+        return latest is not None and latest != etag
+
     def stored(self, state: State, etag: str, *, just_written: bool) -> None:
         self.publish(state, etag, just_written=just_written)
 
@@ -168,6 +180,8 @@ class RenderedState(ConditionalState[State]):
         ``just_written`` cannot be shown yet, so its marker is not even checked (at worst an
         equal earlier state's pages are written again, which is harmless)."""
         for _ in range(MAX_ATTEMPTS):
+            if self._superseded(state, etag):
+                return
             if just_written or not self._is_shown(etag):
                 self._write(self.render(state), etag)
             just_written = False
