@@ -35,15 +35,13 @@ def main() -> None:
 
     quiet_json_logs()
     with MotoServer() as moto:
-        common = {"mode": args.mode, "concurrency": args.concurrency}
+        delivery = queue_cases.Delivery(args.mode, args.concurrency, args.batch_size)
         if args.case == "storm":
-            row = queue_cases.storm(moto.url, args.size, batch_size=args.batch_size, **common)
+            row = queue_cases.storm(moto.url, args.size, delivery)
         elif args.case == "burst":
-            row = queue_cases.burst(
-                moto.url, args.size, existing=args.existing, batch_size=args.batch_size, **common
-            )
+            row = queue_cases.burst(moto.url, args.size, args.existing, delivery)
         else:
-            row = queue_cases.rebuild(moto.url, args.size, **common)
+            row = queue_cases.rebuild(moto.url, args.size, mode=args.mode)
         row["moto_cpu_s"] = round(moto.cpu_seconds(), 1)
     print(json.dumps(row))
 

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import seed
@@ -210,18 +211,45 @@ def _drain_queue(
     }
 
 
-def storm(
-    moto_url: str,
-    projects: int,
-    *,
-    mode: str,
-    concurrency: int = 32,
-    batch_size: int = 100,
-    window: float = 0.5,
-    timeout: float = 900,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Delivery:
+    """How the events of a case reach the handler."""
+
+    mode: str  # "events" or "queue"
+    concurrency: int = 32
+    batch_size: int = 100
+    window: float = 0.5
+    timeout: float = 1800
+
+    def run(
+        self, apps: Apps, moto_url: str, name: str, keys: list[str], done: Callable[[], bool]
+    ) -> dict[str, Any]:
+        """Deliver one ObjectCreated event per key; the counts of what happened."""
+        started = time.perf_counter()
+        if self.mode == "events":
+            out = _deliver_events(apps, keys, self.concurrency)
+            return {**out, "after_last_event_s": round(time.perf_counter() - started, 2)}
+        bodies = [_envelope(name, key) for key in keys]
+        return _drain_queue(
+            apps,
+            moto_url,
+            name,
+            lambda sqs, url: send_all(sqs, url, bodies),
+            done,
+            concurrency=self.concurrency,
+            batch_size=self.batch_size,
+            window=self.window,
+            timeout=self.timeout,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        batch = self.batch_size if self.mode == "queue" else 1
+        return {"mode": self.mode, "concurrency": self.concurrency, "batch_size": batch}
+
+
+def storm(moto_url: str, projects: int, delivery: Delivery) -> dict[str, Any]:
     """``projects`` new projects (one wheel each) whose events arrive at once."""
-    name = f"storm-{mode}-{projects}"
+    name = f"storm-{delivery.mode}-{projects}"
     client = seed.seed_client(moto_url)
     seed.create_bucket(client, name)
     keys = []
@@ -238,30 +266,14 @@ def storm(
     expected = {key.partition("/")[0] for key in keys}
     cpu0 = time.process_time()
     t0 = time.perf_counter()
-    if mode == "events":
-        out = _deliver_events(apps, keys, concurrency)
-        out["after_last_event_s"] = round(time.perf_counter() - t0, 2)
-    else:
-        out = _drain_queue(
-            apps,
-            moto_url,
-            name,
-            lambda sqs, url: send_all(sqs, url, [_envelope(name, k) for k in keys]),
-            lambda: expected <= root_names(bucket),
-            concurrency=concurrency,
-            batch_size=batch_size,
-            window=window,
-            timeout=timeout,
-        )
+    out = delivery.run(apps, moto_url, name, keys, lambda: expected <= root_names(bucket))
     wall = time.perf_counter() - t0
     missing = len(expected - root_names(bucket))
     return {
-        "id": f"storm_{mode}_{projects}",
+        "id": f"storm_{delivery.mode}_{projects}",
         "kind": "storm",
-        "mode": mode,
+        **delivery.describe(),
         "projects": projects,
-        "concurrency": concurrency,
-        "batch_size": batch_size if mode == "queue" else 1,
         **out,
         "projects_missing": missing,
         "s3_requests_per_file": round(apps.requests / projects, 2),
@@ -270,19 +282,9 @@ def storm(
     }
 
 
-def burst(
-    moto_url: str,
-    files: int,
-    *,
-    existing: int,
-    mode: str,
-    concurrency: int = 32,
-    batch_size: int = 100,
-    window: float = 0.5,
-    timeout: float = 1800,
-) -> dict[str, Any]:
+def burst(moto_url: str, files: int, existing: int, delivery: Delivery) -> dict[str, Any]:
     """``files`` new wheels into one project that already has ``existing`` files."""
-    name = f"burst-{mode}-{files}"
+    name = f"burst-{delivery.mode}-{files}"
     client = seed.seed_client(moto_url)
     seed.create_bucket(client, name)
     project = "burst-project"
@@ -304,32 +306,16 @@ def burst(
     with counting_renders() as renders:
         cpu0 = time.process_time()
         t0 = time.perf_counter()
-        if mode == "events":
-            out = _deliver_events(apps, keys, concurrency)
-            out["after_last_event_s"] = round(time.perf_counter() - t0, 2)
-        else:
-            out = _drain_queue(
-                apps,
-                moto_url,
-                name,
-                lambda sqs, url: send_all(sqs, url, [_envelope(name, k) for k in keys]),
-                indexed,
-                concurrency=concurrency,
-                batch_size=batch_size,
-                window=window,
-                timeout=timeout,
-            )
+        out = delivery.run(apps, moto_url, name, keys, indexed)
         cpu = time.process_time() - cpu0
         wall = time.perf_counter() - t0
     files_now, _ = reindex_project.ProjectDocument(bucket, project).load()
     return {
-        "id": f"burst_{mode}_{files}_into_{existing}",
+        "id": f"burst_{delivery.mode}_{files}_into_{existing}",
         "kind": "burst",
-        "mode": mode,
+        **delivery.describe(),
         "files": files,
         "existing": existing,
-        "concurrency": concurrency,
-        "batch_size": batch_size if mode == "queue" else 1,
         **out,
         "files_missing": existing + files - len(files_now),
         "page_renders": renders[project],

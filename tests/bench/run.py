@@ -105,11 +105,14 @@ def _queue(moto: Any, plan: Any) -> list[dict[str, Any]]:
             2000, 300, 1000, 100, 10_000, 10_000
         )  # fmt: skip
     print("queue cases: storm, burst, full rebuild ...", flush=True)
+    per_event, batches = queue_cases.Delivery("events"), queue_cases.Delivery("queue")
+    # A burst goes at the module's default concurrency: it is one project's document.
+    burst_batches = queue_cases.Delivery("queue", concurrency=10)
     return [
-        queue_cases.storm(moto.url, storm_events, mode="events"),
-        queue_cases.storm(moto.url, storm, mode="queue"),
-        queue_cases.burst(moto.url, burst_events, existing=existing, mode="events"),
-        queue_cases.burst(moto.url, burst, existing=existing, mode="queue"),
+        queue_cases.storm(moto.url, storm_events, per_event),
+        queue_cases.storm(moto.url, storm, batches),
+        queue_cases.burst(moto.url, burst_events, existing, per_event),
+        queue_cases.burst(moto.url, burst, existing, burst_batches),
         queue_cases.rebuild(moto.url, rebuild, mode="events"),
         queue_cases.rebuild(moto.url, rebuild, mode="queue"),
     ]

@@ -273,3 +273,33 @@ def test_a_costly_page_is_not_rendered_for_a_state_already_superseded(
     assert renders["big"] == 4
     stored = bucket.get(layout.project_page_key("big", "json"))
     assert stored is not None and b"big-2.0" in gzip.decompress(stored[0])
+
+
+@pytest.mark.usefixtures("atomic_moto")
+@pytest.mark.parametrize("delivery", ["sns", "sqs"])
+def test_a_storm_of_new_projects_lists_every_one(
+    settings: config.Settings, bucket: Bucket, delivery: str
+) -> None:
+    """60 new projects at once on 12 concurrent handlers (one event each, or batches of 5):
+    no invocation fails and the root lists every project, with S3's atomic conditional writes
+    (the bench's moto server does not make them atomic)."""
+    from support.s3events import handle_concurrently, s3_event
+
+    keys = [f"storm-{i:02d}/storm_{i:02d}-1.0.tar.gz" for i in range(60)]
+    for key in keys:
+        put(bucket, key)
+    if delivery == "sns":
+        events = [s3_event(bucket.name, key) for key in keys]
+    else:
+        bodies = [s3_body(bucket.name, key) for key in keys]
+        events = [sqs_event(*bodies[i : i + 5]) for i in range(0, len(bodies), 5)]
+    results: list[Any] = []
+
+    def make_handler() -> Any:
+        app = ReindexApp(settings, bucket)
+        return lambda event: results.append(app.handle(event))
+
+    handle_concurrently(make_handler, events, threads=12)
+    assert root_projects(bucket) == sorted(key.partition("/")[0] for key in keys)
+    if delivery == "sqs":
+        assert all(r == {"batchItemFailures": []} for r in results)
