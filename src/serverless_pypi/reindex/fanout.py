@@ -63,7 +63,6 @@ class SqsQueue:
             failed = len(response["Failed"])
             raise StoreUnavailable(f"SendMessageBatch: {failed} not sent", transient=True)
 
-
     def retry_soon(self, receipt_handles: list[str]) -> None:
         for start in range(0, len(receipt_handles), SEND_BATCH):
             entries = [
