@@ -1,7 +1,8 @@
 # One role per function, inline policies only (no managed-policy lookups), each allowing just
 # what its handler does:
 # - API: read the bucket; write <project>/<file> only when uploads are on; never .index/.
-# - reindex: read the bucket; write and delete only under .index/; send failures to its queue.
+# - reindex: read the bucket; write and delete only under .index/; consume its queue (and send a
+#   full rebuild's batches to it); send failures to the failures queue.
 # Policies are built with jsonencode (not aws_iam_policy_document) so plan-level tests can read
 # them under a mocked provider.
 
@@ -77,6 +78,14 @@ locals {
         Effect   = "Allow"
         Action   = ["s3:PutObject", "s3:DeleteObject"]
         Resource = [local.index_arn]
+      },
+      {
+        # The event source mapping polls with the function's role; the function sends a full
+        # rebuild's batches and shortens the wait of the messages it failed on.
+        Sid      = "ConsumeQueue"
+        Effect   = "Allow"
+        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage", "sqs:ChangeMessageVisibility"]
+        Resource = [aws_sqs_queue.reindex.arn]
       },
       {
         Sid      = "ReportFailures"

@@ -98,6 +98,7 @@ resource "aws_lambda_function" "reindex" {
     variables = {
       SERVERLESS_PYPI_BUCKET    = local.bucket_name
       SERVERLESS_PYPI_LOG_LEVEL = var.log_level
+      SERVERLESS_PYPI_QUEUE_URL = aws_sqs_queue.reindex.url
     }
   }
   kms_key_arn = var.kms_key_arn
@@ -110,7 +111,9 @@ resource "aws_lambda_function" "reindex" {
   depends_on = [terraform_data.build, aws_cloudwatch_log_group.reindex, aws_iam_role_policy.reindex]
 }
 
-# Events SNS could not deliver after Lambda's retries end up here, to be replayed or inspected.
+# Reindex work that kept failing ends up here, to be redriven or inspected: queue messages after
+# reindex_max_receive_count receives (queue.tf), and asynchronous invocations (a manual
+# {"reindex": ...} sent as an event) after Lambda's two retries.
 resource "aws_sqs_queue" "reindex_failures" {
   name                      = "${var.name}-reindex-failures"
   message_retention_seconds = 1209600 # 14 days, the maximum

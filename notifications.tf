@@ -1,4 +1,5 @@
-# S3 -> SNS -> reindex Lambda. The topic lets other consumers subscribe to package events too.
+# S3 -> SNS -> SQS -> reindex Lambda (queue.tf). The topic lets other consumers subscribe to
+# package events too.
 # Notifications are not filtered: S3 filters only match prefixes and suffixes, so events about
 # .index/ arrive as well and the reindex handler ignores them.
 
@@ -37,20 +38,4 @@ resource "aws_s3_bucket_notification" "events" {
 
   # S3 checks on creation that it may publish.
   depends_on = [aws_sns_topic_policy.events]
-}
-
-resource "aws_sns_topic_subscription" "reindex" {
-  topic_arn = aws_sns_topic.events.arn
-  protocol  = "lambda"
-  endpoint  = aws_lambda_function.reindex.arn
-
-  depends_on = [aws_lambda_permission.reindex_from_sns]
-}
-
-resource "aws_lambda_permission" "reindex_from_sns" {
-  statement_id  = "AllowInvokeFromTopic"
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.reindex.function_name
-  principal     = "sns.amazonaws.com"
-  source_arn    = aws_sns_topic.events.arn
 }

@@ -63,8 +63,13 @@ output "reindex_role_arn" {
   value       = aws_iam_role.reindex.arn
 }
 
+output "reindex_queue_url" {
+  description = "URL of the queue between the topic and the reindex function."
+  value       = aws_sqs_queue.reindex.url
+}
+
 output "reindex_failures_queue_url" {
-  description = "URL of the SQS queue that receives events the reindex function failed on."
+  description = "URL of the SQS queue that receives reindex work that kept failing (queue messages past reindex_max_receive_count, failed asynchronous invocations)."
   value       = aws_sqs_queue.reindex_failures.url
 }
 

@@ -325,6 +325,53 @@ variable "reindex_reserved_concurrency" {
   }
 }
 
+variable "reindex_batch_size" {
+  type        = number
+  description = "Queue messages (S3 events) the reindex function gets at once; a batch costs one document update per project and one root update."
+  default     = 100
+  nullable    = false
+
+  validation {
+    condition     = var.reindex_batch_size >= 1 && var.reindex_batch_size <= 10000 && floor(var.reindex_batch_size) == var.reindex_batch_size
+    error_message = "reindex_batch_size must be a whole number between 1 and 10000."
+  }
+}
+
+variable "reindex_batching_window" {
+  type        = number
+  description = "Seconds the queue waits to fill a batch before invoking the reindex function (the most a new file waits for it)."
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.reindex_batching_window >= 0 && var.reindex_batching_window <= 300 && floor(var.reindex_batching_window) == var.reindex_batching_window
+    error_message = "reindex_batching_window must be a whole number of seconds between 0 and 300."
+  }
+}
+
+variable "reindex_max_concurrency" {
+  type        = number
+  description = "Most batches reindexed at once (the event source mapping's maximum concurrency); each one writes the root index. null: 10, or reindex_reserved_concurrency if that is smaller (at least 2)."
+  default     = null
+
+  validation {
+    condition     = var.reindex_max_concurrency == null || try(var.reindex_max_concurrency >= 2 && var.reindex_max_concurrency <= 1000 && floor(var.reindex_max_concurrency) == var.reindex_max_concurrency, false)
+    error_message = "reindex_max_concurrency must be null or a whole number between 2 and 1000 (the SQS event source's range)."
+  }
+}
+
+variable "reindex_max_receive_count" {
+  type        = number
+  description = "Times a queue message is tried before it moves to the reindex failures queue (and raises its alarm)."
+  default     = 5
+  nullable    = false
+
+  validation {
+    condition     = var.reindex_max_receive_count >= 1 && var.reindex_max_receive_count <= 1000 && floor(var.reindex_max_receive_count) == var.reindex_max_receive_count
+    error_message = "reindex_max_receive_count must be a whole number between 1 and 1000."
+  }
+}
+
 variable "layer_requirements" {
   type        = list(string)
   description = "pip requirements of the dependency layer; null: the pinned set in src/lambda_build.py."
@@ -363,9 +410,16 @@ variable "tracing" {
   nullable    = false
 }
 
+variable "alarm_actions" {
+  type        = list(string)
+  description = "ARNs (e.g. SNS topics) notified when reindex work lands in the failures queue, and when it is empty again."
+  default     = []
+  nullable    = false
+}
+
 variable "kms_key_arn" {
   type        = string
-  description = "Customer-managed KMS key for the bucket, topic, queue, logs and environment; null: AWS-owned keys. Its policy must admit S3 (to publish to the topic) and CloudWatch Logs."
+  description = "Customer-managed KMS key for the bucket, topic, queue, logs and environment; null: AWS-owned keys. Its policy must admit S3 (to publish to the topic), SNS (to send to the reindex queue) and CloudWatch Logs."
   default     = null
 
   validation {

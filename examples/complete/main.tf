@@ -1,7 +1,7 @@
 # Everything switched on: HTTP Basic authentication against a Cognito user pool (modules/cognito)
 # on every route, uploads for the uploaders group, the upstream proxy of PyPI (with a reserved
-# namespace and a 72-hour cooldown), custom names, tags, X-Ray tracing, longer log retention and
-# capped reindex concurrency.
+# namespace and a 72-hour cooldown), custom names, tags, X-Ray tracing, longer log retention,
+# larger reindex batches and capped reindex concurrency.
 
 terraform {
   required_version = ">= 1.5"
@@ -78,6 +78,9 @@ module "pypi" {
   architecture                 = "arm64"
   api_memory_size              = 1024
   reindex_reserved_concurrency = 2
+  reindex_max_concurrency      = 2
+  reindex_batch_size           = 200
+  reindex_batching_window      = 2
   tracing                      = true
   log_retention_days           = 90
 

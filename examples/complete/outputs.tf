@@ -43,8 +43,13 @@ output "reindex_role_arn" {
   value       = module.pypi.reindex_role_arn
 }
 
+output "reindex_queue_url" {
+  description = "SQS queue between the topic and the reindex function."
+  value       = module.pypi.reindex_queue_url
+}
+
 output "reindex_failures_queue_url" {
-  description = "SQS queue of events the reindex function failed on."
+  description = "SQS queue of reindex work that kept failing."
   value       = module.pypi.reindex_failures_queue_url
 }
 

@@ -33,6 +33,8 @@ UPSTREAM_PAGE_TTL = "SERVERLESS_PYPI_UPSTREAM_PAGE_TTL"
 #: The function the API invokes (asynchronously) to copy an upstream file into the bucket;
 #: unset: the copy runs in a thread of this process (local mode).
 UPSTREAM_COPY_FUNCTION = "SERVERLESS_PYPI_UPSTREAM_COPY_FUNCTION"
+#: The reindex queue, where a full rebuild sends its batches of projects (issue 15).
+QUEUE_URL = "SERVERLESS_PYPI_QUEUE_URL"
 # The Cognito authorizer's (``serverless_pypi.authorizer``).
 USER_POOL_ID = "SERVERLESS_PYPI_USER_POOL_ID"
 CLIENT_ID = "SERVERLESS_PYPI_CLIENT_ID"
@@ -57,7 +59,7 @@ API_ENV_VARS = frozenset(
     | {TRUSTED_PUBLISHERS, OIDC_AUDIENCE, UPLOAD_TOKEN_KEY_ID, UPLOAD_TOKEN_TTL}
     | {UPLOAD_PERMISSIONS}
 )
-REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL})
+REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL, QUEUE_URL})
 #: The upstream copy function reads the bucket and the upstream's address (file URLs must be
 #: on its scheme).
 UPSTREAM_COPY_ENV_VARS = frozenset({BUCKET, LOG_LEVEL, UPSTREAM_INDEX_URL})
@@ -263,6 +265,8 @@ class Settings:
     upload_permissions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     kms_endpoint_url: str | None = None
     oidc_allow_loopback_http: bool = False
+    #: The reindexer only: the queue a full rebuild fans out over (None: rebuild in-process).
+    queue_url: str | None = None
 
 
 def _index_url(url: str | None) -> str | None:
@@ -368,6 +372,7 @@ def load_reindex(environ: Mapping[str, str] | None = None) -> Settings:
         s3_endpoint_url=http_url(env, S3_ENDPOINT_URL),
         region=load_region(env),
         log_level=choice(env, LOG_LEVEL, LOG_LEVELS, "INFO", upper=True),
+        queue_url=optional_string(env, QUEUE_URL),
     )
 
 

@@ -25,6 +25,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+#: ``python -m moto.server`` with atomic conditional writes (see the module).
+ATOMIC_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_atomic.py")
+
+
 class MotoServer:
     """``python -m moto.server -H 127.0.0.1 -p PORT`` as a child process."""
 
@@ -36,7 +40,7 @@ class MotoServer:
     def start(self, timeout: float = 30.0) -> MotoServer:
         env = {**os.environ, **FAKE_AWS_ENV}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, ATOMIC_SERVER, "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,

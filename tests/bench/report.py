@@ -13,6 +13,7 @@ from typing import Any
 
 import bigfile
 import bounds
+import queue_cases
 import upstream
 from cases import LAMBDA_RESPONSE_LIMIT, Plan
 
@@ -347,6 +348,7 @@ def markdown(doc: dict[str, Any]) -> str:
             f"| {_num(cold['boto3_cpu_ms'], 1)} |",
             f"| ratio | {cold['ratio']}x | | | {cold['cpu_ratio']}x |",
         ]
+    out += queue_cases.markdown(cases)
     out += bounds.markdown(cases)
     out += bigfile.markdown(cases)
     out += [

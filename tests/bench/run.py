@@ -35,11 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["bounds", "bigfile", "upstream", "cold_start"],
+        choices=["bounds", "bigfile", "upstream", "cold_start", "queue"],
         help="run only this case: bounds = upload checks on hostile input (no moto needed); "
         "bigfile = indexing one big wheel, before and after; "
         "upstream = the proxy's pages next to private pages of the same sizes; "
-        "cold_start = API import + first page request vs boto3 alone",
+        "cold_start = API import + first page request vs boto3 alone; "
+        "queue = storm, burst and full rebuild through the reindex queue (queue_cases.py)",
     )
     args = parser.parse_args(argv)
 
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             bench.seed_pages()
             bench.cold_start()
         return _report(bench.results, plan, started, code, args.out)
+    if args.only == "queue":
+        with MotoServer() as moto:
+            return _report(_queue(moto, plan), plan, started, code, args.out)
     small, large = "bench-small", "bench-large"
     with MotoServer() as moto:
         print(f"moto server at {moto.url} (pid {moto.process.pid if moto.process else '?'})")
@@ -105,12 +109,38 @@ def main(argv: list[str] | None = None) -> int:
         bench.metadata(small)
         bench.reindex_events(small, plan.small_projects, client)
         bench.reindex_events(large, plan.large_projects, client)
+        bench.results += _queue(moto, plan)
 
         from bigfile import big_files
 
         bench.results += big_files(moto, quick=plan.quick)
 
     return _report(_bounds(bench.results, plan), plan, started, code, args.out)
+
+
+def _queue(moto: Any, plan: Any) -> list[dict[str, Any]]:
+    """The queue cases, each delivered both ways (the per-event way at a smaller size when
+    it takes long: it re-renders a page per event)."""
+    import queue_cases
+
+    if plan.quick:
+        storm, storm_events, burst, burst_events, existing, rebuild = 30, 30, 20, 20, 200, 30
+    else:
+        storm, storm_events, burst, burst_events, existing, rebuild = (
+            2000, 300, 1000, 100, 10_000, 10_000
+        )  # fmt: skip
+    print("queue cases: storm, burst, full rebuild ...", flush=True)
+    per_event, batches = queue_cases.Delivery("events"), queue_cases.Delivery("queue")
+    # A burst goes at the module's default concurrency: it is one project's document.
+    burst_batches = queue_cases.Delivery("queue", concurrency=10)
+    return [
+        queue_cases.storm(moto.url, storm_events, per_event),
+        queue_cases.storm(moto.url, storm, batches),
+        queue_cases.burst(moto.url, burst_events, existing, per_event),
+        queue_cases.burst(moto.url, burst, existing, burst_batches),
+        queue_cases.rebuild(moto.url, rebuild, mode="events"),
+        queue_cases.rebuild(moto.url, rebuild, mode="queue"),
+    ]
 
 
 def _bounds(results: list[dict[str, Any]], plan: Any) -> list[dict[str, Any]]:

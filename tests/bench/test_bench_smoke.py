@@ -25,6 +25,9 @@ FIELDS = {
     "hostile_input": ("call_cpu_ms", "call_wall_ms", "input_bytes"),
     "big_file": ("peak_rss_mib", "tmp_peak_mib", "s3_requests", "file_bytes_read"),
     "upstream_page": ("cpu_ms", "wall_ms", "s3_requests", "cpu_ratio", "response_bytes"),
+    "storm": ("failed_invocations", "projects_missing", "s3_requests_per_file", "wall_s"),
+    "burst": ("page_renders", "cpu_ms_per_file", "files_missing", "wall_s"),
+    "rebuild": ("s3_requests_per_project", "projects_missing", "wall_s"),
 }
 
 
@@ -34,7 +37,7 @@ def test_quick_bench_writes_every_case(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=480,
         check=False,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
@@ -65,6 +68,12 @@ def test_quick_bench_writes_every_case(tmp_path: Path) -> None:
         ),
         "upstream_page_cached_json_100",
         "upstream_page_cold_json_100",
+        "storm_events_30",
+        "storm_queue_30",
+        "burst_events_20_into_200",
+        "burst_queue_20_into_200",
+        "rebuild_events_30",
+        "rebuild_queue_30",
     }
     assert expected <= ids, expected - ids
     assert {c["kind"] for c in cases} == set(FIELDS)
@@ -74,6 +83,10 @@ def test_quick_bench_writes_every_case(tmp_path: Path) -> None:
             assert isinstance(value, int | float) and math.isfinite(value), (case["id"], name)
         if case["kind"] in ("project_page", "root_page", "metadata", "upstream_page"):
             assert case["status"] in (200, 302), case["id"]
+    for case in cases:  # through the queue nothing is lost, whatever the timings
+        if case["kind"] in ("storm", "burst", "rebuild") and case["mode"] == "queue":
+            assert case.get("projects_missing", 0) == case.get("files_missing", 0) == 0, case
+            assert case["failed_invocations"] == case["dead_letters"] == 0, case
     assert {t["result"] for t in result["targets"]} <= {"PASS", "MISS", "not run", "no target"}
     markdown = (tmp_path / "benchmarks.md").read_text()
     assert "| case |" in markdown and "## Method" in markdown

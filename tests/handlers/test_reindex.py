@@ -369,7 +369,7 @@ def test_root_that_keeps_moving_gives_up_with_a_warning(
         return ({"a/a-1.0.tar.gz": object()} if n % 2 else {}), f'"{n}"'
 
     monkeypatch.setattr(reindex.ProjectDocument, "load", flip_flopping_load)
-    monkeypatch.setattr(app.root, "changed_documents", lambda read: set(read))
+    monkeypatch.setattr(app.root, "changed_documents", lambda read, **_: set(read))
     app.root.reconcile({"a": Outcome(present=True, prefixes=("a",))})
     assert "root index may lag" in caplog.text
     assert next(flips) == reindex.MAX_ATTEMPTS + 1  # one document read per round

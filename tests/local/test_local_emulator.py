@@ -1,4 +1,4 @@
-"""The embedded moto wiring: bucket → SNS topic → HTTP subscription → reindex handler."""
+"""The embedded moto wiring: bucket → SNS topic → SQS queue → poller → reindex handler."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 from botocore.config import Config
-from support.localserver import aws_client
+from support.localserver import aws_client, wait_for
 
 from serverless_pypi.local.serve import Options, Running, start
 
@@ -43,7 +43,8 @@ class LookingReindex:
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         for record in event["Records"]:
-            message = json.loads(record["Sns"]["Message"])
+            assert record["eventSource"] == "aws:sqs"
+            message = json.loads(json.loads(record["body"])["Message"])  # SNS envelope
             if message.get("Event") == "s3:TestEvent":
                 self.tests += 1
             for s3_record in message.get("Records", []):
@@ -53,7 +54,7 @@ class LookingReindex:
                 except self.s3.exceptions.ClientError:
                     head = None
                 self.seen.append((s3_record["eventName"], key, head))
-        return {}
+        return {"batchItemFailures": []}
 
     def rebuild_all(self) -> object:
         return None
@@ -82,16 +83,27 @@ def test_bucket_topic_and_subscription_are_wired_like_the_module(running: Runnin
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
     assert statement["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:s3:::{running.bucket}"
     (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
-    assert subscription["Protocol"] == "http"
-    assert subscription["Endpoint"].startswith(
-        running.index_url.removesuffix("simple/") + "_local/sns/"
-    )
+    sqs = aws_client(running.s3_endpoint_url, "sqs")
+    queue_url = sqs.get_queue_url(QueueName="serverless-pypi-reindex")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("sqs", queue["QueueArn"])
+    redrive = json.loads(queue["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(":serverless-pypi-reindex-failures")
+    assert int(redrive["maxReceiveCount"]) == 5
     # Switching notifications on published an s3:TestEvent, which reached the handler.
-    assert LookingReindex.last is not None and LookingReindex.last.tests == 1
+    reindex = LookingReindex.last
+    assert reindex is not None
+    wait_for(lambda: reindex.tests == 1, what="the s3:TestEvent handled")
 
 
 def test_handler_sees_the_finished_object_at_event_time(running: Running) -> None:
     s3 = aws_client(running.s3_endpoint_url)
+    reindex = LookingReindex.last
+    assert reindex is not None
+
+    def seen() -> list[tuple[str, str]]:
+        return [(name, key) for name, key, _ in reindex.seen if not key.startswith(".index/")]
+
     s3.put_object(
         Bucket=running.bucket,
         Key="My_Pkg/my_pkg-1.0-py3-none-any.whl",
@@ -99,16 +111,16 @@ def test_handler_sees_the_finished_object_at_event_time(running: Running) -> Non
         ContentType="application/zip",
         Metadata={"yanked": "no"},
     )
+    wait_for(lambda: len(seen()) == 1, what="the put handled")
     s3.copy_object(
         Bucket=running.bucket,
         Key="My_Pkg/copy.whl",
         CopySource={"Bucket": running.bucket, "Key": "My_Pkg/my_pkg-1.0-py3-none-any.whl"},
     )
+    wait_for(lambda: len(seen()) == 2, what="the copy handled")
     s3.delete_object(Bucket=running.bucket, Key="My_Pkg/copy.whl")
-    reindex = LookingReindex.last
-    assert reindex is not None
-    seen = [(name, key) for name, key, _ in reindex.seen if not key.startswith(".index/")]
-    assert seen == [
+    wait_for(lambda: len(seen()) == 3, what="the delete handled")
+    assert seen() == [
         ("ObjectCreated:Put", "My_Pkg/my_pkg-1.0-py3-none-any.whl"),
         ("ObjectCreated:Copy", "My_Pkg/copy.whl"),
         ("ObjectRemoved:Delete", "My_Pkg/copy.whl"),

@@ -68,3 +68,37 @@ def handle_concurrently(
         thread.join()
     if errors:
         raise errors[0]
+
+
+def sns_envelope(message: Any) -> str:
+    """The body SNS puts in an SQS queue (raw message delivery off) for ``message``."""
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": "m",
+            "TopicArn": "arn:aws:sns:us-east-1:1:t",
+            "Message": message if isinstance(message, str) else json.dumps(message),
+        }
+    )
+
+
+def sqs_event(*bodies: str, ids: list[str] | None = None) -> dict[str, Any]:
+    """An SQS batch as the event source mapping hands it to the function."""
+    return {
+        "Records": [
+            {
+                "messageId": ids[i] if ids else f"msg-{i}",
+                "receiptHandle": f"handle-{i}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:1:q",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def s3_body(bucket: str, *keys: str, event: str = "ObjectCreated:Put") -> str:
+    """One SQS message body: the SNS envelope of an S3 event naming ``keys``."""
+    return sns_envelope({"Records": [s3_record(bucket, k, event) for k in keys]})

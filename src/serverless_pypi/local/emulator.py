@@ -1,8 +1,8 @@
-"""The embedded moto server and the AWS wiring around the bucket: bucket → SNS topic → HTTP.
+"""The embedded moto server and the AWS wiring around the bucket: bucket → SNS topic → SQS.
 
 This mirrors what the Terraform module creates (bucket notification on ObjectCreated/Removed to
-a topic whose policy lets S3 publish), except that the subscriber is the local server's SNS
-endpoint instead of the reindex Lambda.
+a topic whose policy lets S3 publish, a queue subscribed to it that redrives to a dead-letter
+queue); the local server's poller (``sqs.QueuePoller``) stands in for the event source mapping.
 """
 
 from __future__ import annotations
@@ -19,9 +19,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from serverless_pypi.layout import INDEX_PREFIX
+
 log = logging.getLogger("serverless_pypi.local")
 
 TOPIC_NAME = "serverless-pypi-bucket-events"
+QUEUE_NAME = "serverless-pypi-reindex"
+DEAD_LETTER_QUEUE_NAME = "serverless-pypi-reindex-failures"
 EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
 #: moto accepts any credentials; our own admin clients never use the environment's.
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -62,13 +66,22 @@ def _defer_s3_notifications() -> None:
 COGNITO_TARGET = "AWSCognitoIdentityProviderService."
 
 
+def _about_a_source_object(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a queued ``send_event`` call is about an object outside ``.index/`` (the
+    reindexer's own writes notify too, and must not wait for the reindexer)."""
+    key = kwargs.get("key", args[3] if len(args) > 3 else None)
+    return not str(getattr(key, "name", "")).startswith(INDEX_PREFIX)
+
+
 class _AfterRequest:
-    """WSGI middleware: flush the S3 events queued while moto handled this request, then run
-    the hooks for Cognito requests (they save the users; see ``cognito.UserStore``)."""
+    """WSGI middleware: flush the S3 events queued while moto handled this request (then run
+    the hooks for requests that notified about source objects), and run the hooks for
+    Cognito requests (they save the users; see ``cognito.UserStore``)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.after_cognito: list[Callable[[], None]] = []
+        self.after_s3_events: list[Callable[[], None]] = []
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         _pending.events = []
@@ -79,6 +92,9 @@ class _AfterRequest:
         for args, kwargs in queued:
             assert _send_event is not None
             _send_event(*args, **kwargs)
+        if any(_about_a_source_object(args, kwargs) for args, kwargs in queued):
+            for hook in list(self.after_s3_events):
+                hook()
         if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(COGNITO_TARGET):
             for hook in list(self.after_cognito):
                 hook()
@@ -96,10 +112,12 @@ class Emulator:
         self.endpoint_url = ""
         self.topic_arn = ""
         self.subscription_arn = ""
+        self.dead_letter_queue_url = ""
         self._server: Any = None
         self._middleware: _AfterRequest | None = None
         self.s3: Any = None
         self.sns: Any = None
+        self.sqs: Any = None
         self.cognito: Any = None
 
     def start(self) -> str:
@@ -132,6 +150,7 @@ class Emulator:
         }
         self.s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}), **common)
         self.sns = boto3.client("sns", **common)
+        self.sqs = boto3.client("sqs", **common)
         self.cognito = boto3.client("cognito-idp", **common)
         params: dict[str, Any] = {"Bucket": self.bucket}
         if self.region != "us-east-1":
@@ -140,8 +159,10 @@ class Emulator:
             self.s3.create_bucket(**params)
         return self.endpoint_url
 
-    def subscribe(self, endpoint: str) -> str:
-        """Create the topic (its policy admits S3) and an HTTP subscription to ``endpoint``."""
+    def subscribe_queue(self, max_receives: int) -> tuple[str, str]:
+        """Create the topic (its policy admits S3), the reindex queue (redriving to a
+        dead-letter queue after ``max_receives`` receives) and its subscription (SNS
+        envelopes, as the module's); returns the queue's URL and ARN."""
         self.topic_arn = self.sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         policy = {
             "Version": "2012-10-17",
@@ -159,11 +180,23 @@ class Emulator:
         self.sns.set_topic_attributes(
             TopicArn=self.topic_arn, AttributeName="Policy", AttributeValue=json.dumps(policy)
         )
+        dead_url = self.sqs.create_queue(QueueName=DEAD_LETTER_QUEUE_NAME)["QueueUrl"]
+        dead_arn = self._queue_arn(dead_url)
+        redrive = {"deadLetterTargetArn": dead_arn, "maxReceiveCount": str(max_receives)}
+        url = self.sqs.create_queue(
+            QueueName=QUEUE_NAME, Attributes={"RedrivePolicy": json.dumps(redrive)}
+        )["QueueUrl"]
+        arn = self._queue_arn(url)
         response = self.sns.subscribe(
-            TopicArn=self.topic_arn, Protocol="http", Endpoint=endpoint, ReturnSubscriptionArn=True
+            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True
         )
         self.subscription_arn = response["SubscriptionArn"]
-        return self.subscription_arn
+        self.dead_letter_queue_url = dead_url
+        return url, arn
+
+    def _queue_arn(self, url: str) -> str:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return str(attributes["Attributes"]["QueueArn"])
 
     def notify(self) -> None:
         """Turn on the bucket notification (moto then publishes an ``s3:TestEvent`` at once)."""
@@ -176,6 +209,12 @@ class Emulator:
             },
         )
 
+    def after_s3_events(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` after each request that notified about an object outside
+        ``.index/``, before its response is sent."""
+        assert self._middleware is not None, "start() first"
+        self._middleware.after_s3_events.append(hook)
+
     def after_cognito_requests(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` after each Cognito request, before its response is sent."""
         assert self._middleware is not None, "start() first"
@@ -186,7 +225,7 @@ class Emulator:
         if self._server is None:
             return
         if self.subscription_arn:
-            # A dead subscriber would block delivery to later subscribers in moto.
+            # A dead subscriber could block delivery to later subscribers in moto.
             with contextlib.suppress(Exception):
                 self.sns.unsubscribe(SubscriptionArn=self.subscription_arn)
             self.subscription_arn = ""

@@ -1,8 +1,8 @@
 """The local HTTP server: each request becomes a payload-2.0 event for the API handler.
 
-It must be threaded: moto delivers S3 notifications synchronously inside the S3 request, so an
-upload the API handler makes waits until our own SNS endpoint has answered (``deliveries.py``
-bounds that wait).
+It is threaded: requests (and keep-alive connections) are served concurrently. The reindex
+handler is fed by the queue poller (``sqs.py``), never by a request to this server; the ``sns``
+route remains for an HTTP subscriber that a caller may still mount.
 Paths under ``/_local/`` are reserved for the server itself and never reach the API handler
 (no project or API route can start with ``_``).
 """
@@ -23,11 +23,12 @@ from typing import Any
 
 from serverless_pypi.local import events
 from serverless_pypi.local.context import LocalContext
-from serverless_pypi.local.sns import MAX_MESSAGE_BYTES
 
 log = logging.getLogger("serverless_pypi.local")
 
 RESERVED_PREFIX = "/_local/"
+#: The largest body read for a reserved path (an SNS message is at most 256 KiB).
+MAX_MESSAGE_BYTES = 1024 * 1024
 Handler = Callable[[dict[str, Any], Any], Any]
 
 

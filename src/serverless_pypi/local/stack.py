@@ -2,8 +2,8 @@
 the right order, and stop exactly what was started.
 
 Start-up order matters: the bucket is refilled from the data directory *before* notifications
-are switched on (a restore is not an upload), the HTTP server is listening *before* the bucket
-notifies (moto delivers synchronously), and ``start`` returns only when everything is ready.
+are switched on (a restore is not an upload), the queue's poller runs *before* the bucket
+notifies, and ``start`` returns only when everything is ready.
 
 ``Options.auth`` adds a Cognito user pool to the embedded moto and runs the Lambda authorizer
 before the API for every request, as API Gateway does (``auth.py``); the API then requires
@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -35,8 +34,6 @@ from serverless_pypi.local.publishing import (
 )
 
 log = logging.getLogger("serverless_pypi.local")
-
-SNS_PATH_PREFIX = "/_local/sns/"
 
 
 class App(Protocol):
@@ -178,11 +175,10 @@ def _start_embedded(
     reindex_factory: AppFactory,
     authorizer_factory: AuthorizerFactory,
 ) -> None:
-    from serverless_pypi.local.deliveries import Deliveries
     from serverless_pypi.local.emulator import Emulator
     from serverless_pypi.local.persistence import DataDir, Mirror, restore
-    from serverless_pypi.local.server import LocalServer, SnsRoute, listen, loopback_url
-    from serverless_pypi.local.sns import SnsEndpoint
+    from serverless_pypi.local.server import LocalServer, listen
+    from serverless_pypi.local.sqs import MAX_RECEIVES, QueuePoller
 
     stops = running._stops
     if options.ephemeral:
@@ -238,28 +234,21 @@ def _start_embedded(
     with _port_of("--port", options.host, options.port):
         listener = listen(options.host, options.port)
     stops.append(listener.close)
-    sns_path = SNS_PATH_PREFIX + secrets.token_urlsafe(16)
-    subscription_arn = emulator.subscribe(loopback_url(listener.getsockname()) + sns_path)
-    sns = SnsEndpoint(
+    queue_url, queue_arn = emulator.subscribe_queue(MAX_RECEIVES)
+    poller = QueuePoller(
+        emulator.sqs,
+        queue_url,
+        queue_arn,
+        reindex.handle,
         bucket=DEFAULT_BUCKET,
-        topic_arn=emulator.topic_arn,
-        subscription_arn=subscription_arn,
-        reindex=reindex.handle,
         mirror=Mirror(emulator.s3, DEFAULT_BUCKET, data),
-        confirm_netloc=endpoint.removeprefix("http://"),
         region=region,
     )
-    deliveries = Deliveries(sns.handle)
-    server = LocalServer(
-        listener,
-        api.handle,
-        region=region,
-        authorizer=authorizer,
-        sns=SnsRoute(sns_path, deliveries.handle),
-        tls=tls,
-    )
+    server = LocalServer(listener, api.handle, region=region, authorizer=authorizer, tls=tls)
     _serve(running, server)
-    stops.append(deliveries.close)  # first to stop: a delivery still needs the server and moto
+    poller.start()
+    stops.append(poller.stop)  # first to stop: a batch in hand still needs the server and moto
+    emulator.after_s3_events(poller.wait_briefly)
     emulator.notify()
     reindex.rebuild_all()
     running.s3_endpoint_url = endpoint

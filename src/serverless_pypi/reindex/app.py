@@ -5,8 +5,9 @@ there now. That makes duplicated, reordered and concurrent events converge. Each
 document and the root state are updated with conditional writes retried on 412, and rendered
 pages record which state they show (see ``state``), so the last writer leaves the newest pages.
 
-This module only routes: S3 events go to ``events`` then ``project`` and ``root``; manual
-invocations go to ``rebuild``.
+This module only routes: SQS batches go to ``batch``; SNS (or direct S3) events go to
+``events`` then ``project`` and ``root``; manual invocations go to ``rebuild``, or with a
+queue, a full rebuild to ``fanout``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from serverless_pypi import config, logs, names
-from serverless_pypi.reindex import events, rebuild
+from serverless_pypi.reindex import batch, events, fanout, rebuild
 from serverless_pypi.reindex.project import ProjectIndex
 from serverless_pypi.reindex.root import RebuildReport, RootIndex
 from serverless_pypi.storage import Bucket, make_client
@@ -34,15 +35,27 @@ VERIFY_KEY = "verify"
 class ReindexApp:
     """The reindex handler bound to one bucket."""
 
-    def __init__(self, settings: config.Settings, bucket: Bucket | None = None) -> None:
+    def __init__(
+        self,
+        settings: config.Settings,
+        bucket: Bucket | None = None,
+        queue: fanout.Queue | None = None,
+    ) -> None:
         self.settings = settings
         self.bucket = bucket or Bucket(make_client(settings), settings.bucket)
         self.root = RootIndex(self.bucket)
+        if queue is None and settings.queue_url:
+            queue = fanout.make_queue(settings.queue_url, settings.region)
+        #: Where ``{"reindex": "*"}`` sends its batches of projects (None: rebuild here).
+        self.queue = queue
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         with logs.request_scope(getattr(context, "aws_request_id", None)):
             if isinstance(event, Mapping) and MANUAL_KEY in event:
                 return self._manual(event[MANUAL_KEY], verify=event.get(VERIFY_KEY) is True)
+            if batch.is_sqs(event):
+                retry_soon = self.queue.retry_soon if self.queue is not None else None
+                return batch.handle(self.bucket, self.root, event, retry_soon)
             return self._events(event)
 
     def _events(self, event: Any) -> dict[str, Any]:
@@ -65,6 +78,8 @@ class ReindexApp:
 
     def _manual(self, target: Any, *, verify: bool) -> dict[str, Any]:
         project = names.canonical(target) if isinstance(target, str) else None
+        if target == "*" and self.queue is not None and not verify:
+            return fanout.fan_out(self.bucket, self.root, self.queue)
         if target == "*":
             report = self.rebuild_all(verify=verify)
         elif project is not None:
@@ -108,5 +123,5 @@ def _container_app() -> ReindexApp:
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Lambda entry point (SNS-wrapped S3 events, or a manual ``{"reindex": ...}``)."""
+    """Lambda entry point (SQS batches, SNS-wrapped S3 events, or ``{"reindex": ...}``)."""
     return _container_app().handle(event, context)

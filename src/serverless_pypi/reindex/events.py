@@ -1,5 +1,6 @@
-"""Event intake: S3 event notifications as the reindex Lambda receives them (usually wrapped
-in SNS), and which of the keys they name are distributions to look at.
+"""Event intake: S3 event notifications as the reindex Lambda receives them (wrapped in SNS,
+and for an SQS batch in one message body each), and which of the keys they name are
+distributions to look at.
 
 Parsing never raises: every record either yields a change or is counted as skipped with a
 logged reason, so one bad record cannot fail the batch.
@@ -11,7 +12,7 @@ import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
@@ -143,15 +144,33 @@ def _messages(event: Any, parsed: Parsed) -> Iterator[Any]:
             parsed.skip("record is neither SNS nor S3")
 
 
-def parse(event: Any) -> Parsed:
-    """Every object change named by an SNS-wrapped (or direct) S3 event."""
-    parsed = Parsed()
-    for message in _messages(event, parsed):
+def _collect(messages: Iterable[Any], parsed: Parsed) -> Parsed:
+    for message in messages:
         for record in _s3_records(message, parsed):
             change = _change(record, parsed)
             if change is not None:
                 parsed.changes.append(change)
     return parsed
+
+
+def decode_body(body: Any, parsed: Parsed) -> Any:
+    """An SQS message body as JSON; None (counted as skipped) when it is not JSON."""
+    return next(_sns_message(body, parsed), None)
+
+
+def parse_body(message: Any) -> Parsed:
+    """Every object change named by one decoded SQS message body: the SNS envelope that SNS
+    sends to a queue, or (with raw message delivery) the S3 event itself."""
+    parsed = Parsed()
+    if isinstance(message, Mapping) and message.get("Type") == "Notification":
+        return _collect(_sns_message(message.get("Message") or "", parsed), parsed)
+    return _collect([message], parsed)
+
+
+def parse(event: Any) -> Parsed:
+    """Every object change named by an SNS-wrapped (or direct) S3 event."""
+    parsed = Parsed()
+    return _collect(_messages(event, parsed), parsed)
 
 
 def distribution_of(change: Change, bucket: str) -> names.DistributionKey | None:

@@ -25,6 +25,11 @@ from serverless_pypi.storage import Bucket
 
 log = logging.getLogger(__name__)
 
+#: A page of this many files takes long enough to render (about 50 ms per 1,000) that a HEAD
+#: first, to see whether a newer document made it moot, is worth it (``state.RenderedState``).
+COSTLY_PAGE_FILES = 1000
+#: Writers of one document: a batch per project, a few batches at once (see ``batch``).
+DOCUMENT_MAX_ATTEMPTS = 20
 HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 METADATA_TYPE = "application/octet-stream"
@@ -78,6 +83,8 @@ def page_files(files: Mapping[str, FileRecord]) -> list[render.PageFile]:
 class ProjectDocument(RenderedState[ProjectFiles]):
     """``.index/projects/<name>.json`` and the two pages rendered from it."""
 
+    max_attempts = DOCUMENT_MAX_ATTEMPTS
+
     def __init__(self, bucket: Bucket, project: str) -> None:
         super().__init__(
             bucket,
@@ -95,7 +102,11 @@ class ProjectDocument(RenderedState[ProjectFiles]):
     def dump(self, state: ProjectFiles) -> bytes:
         return documents.dump_project(self.project, state)
 
+    def costly(self, state: ProjectFiles) -> bool:
+        return len(state) >= COSTLY_PAGE_FILES
+
     def render(self, state: ProjectFiles) -> list[Page]:
+        """The project's pages: where other page kinds (web pages, status) hook in."""
         html_key = layout.project_page_key(self.project, "html")
         json_key = layout.project_page_key(self.project, "json")
         if not state:

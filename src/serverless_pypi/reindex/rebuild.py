@@ -49,13 +49,16 @@ def _merge(first: Outcome | None, second: Outcome) -> Outcome:
     )
 
 
-def rebuild_project(
-    bucket: Bucket, root: RootIndex, project: str, *, verify: bool = False
-) -> RebuildReport:
-    """Rebuild one project's derived data from a listing of all its spellings (``verify``:
-    re-reading every object, see ``verify``)."""
+def rebuild_outcome(
+    bucket: Bucket, project: str, *, verify: bool = False, spellings: Iterable[str] | None = None
+) -> tuple[ProjectIndex, Outcome]:
+    """Bring one project's document and pages in line with a listing of all its spellings
+    (found by listing unless given: a fan-out message names them), leaving the root to the
+    caller (a batch updates it once for all its projects)."""
     index = ProjectIndex(bucket, project, verify=verify)
-    spellings = catalog.spellings(bucket, NormalizedName(project))
+    if spellings is None:
+        spellings = catalog.spellings(bucket, NormalizedName(project))
+    spellings = sorted(spellings)
     observed: dict[str, Observed | None] = {}
     for prefix in spellings:
         markers = bucket.list_objects(layout.yank_key(prefix + "/"))
@@ -69,6 +72,15 @@ def rebuild_project(
     outcome = index.apply(observed, authoritative_prefixes={*spellings, *stale})
     if verify:
         index.check_pages(repair=True)
+    return index, outcome
+
+
+def rebuild_project(
+    bucket: Bucket, root: RootIndex, project: str, *, verify: bool = False
+) -> RebuildReport:
+    """Rebuild one project's derived data from a listing of all its spellings (``verify``:
+    re-reading every object, see ``verify``)."""
+    index, outcome = rebuild_outcome(bucket, project, verify=verify)
     report = root.reconcile({project: outcome})
     if verify:
         report.differences = _differences(root, report, index.differences, {project: outcome})

@@ -29,6 +29,8 @@ from serverless_pypi.storage import Bucket
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+#: The longest single wait between two attempts, seconds.
+MAX_BACKOFF = 1.0
 #: Warn when a stored page uses more than this share of what the API can send.
 WARN_SHARE = 0.75
 STATE_TYPE = "application/json"
@@ -36,7 +38,8 @@ State = TypeVar("State")
 
 
 def backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not crypto
+    """Full jitter, capped: writers that collided spread out instead of colliding again."""
+    time.sleep(random.uniform(0, min(MAX_BACKOFF, 0.05 * 2**attempt)))  # noqa: S311 - jitter
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,8 @@ class ConditionalState(ABC, Generic[State]):
 
     content_type: str = STATE_TYPE
     content_encoding: str | None = None
+    #: Conditional writes tried before giving up (a hot state object may allow more).
+    max_attempts: int = MAX_ATTEMPTS
 
     def __init__(self, bucket: Bucket, key: str) -> None:
         self.bucket = bucket
@@ -94,7 +99,7 @@ class ConditionalState(ABC, Generic[State]):
     def update(self, change: Callable[[State], State]) -> tuple[State, State]:
         """Apply ``change`` to the current state, write it conditionally (retrying on 412)
         and publish what depends on it; returns the state before and after."""
-        for attempt in range(MAX_ATTEMPTS):
+        for attempt in range(self.max_attempts):
             before, etag = self.load()
             after = change(before)
             written = after != before
@@ -133,6 +138,18 @@ class RenderedState(ConditionalState[State]):
     def render(self, state: State) -> list[Page]:
         """The pages that show ``state``."""
 
+    def costly(self, state: State) -> bool:
+        """Whether rendering ``state`` costs far more than one HEAD (a large project)."""
+        return False
+
+    def _superseded(self, state: State, etag: str) -> bool:
+        """Before a costly render: whether a newer state is stored already. Its writer
+        renders that one (and checks again afterwards), so rendering this one is waste."""
+        if not self.costly(state):
+            return False
+        latest = self.bucket.etag(self.key)
+        return latest is not None and latest != etag
+
     def stored(self, state: State, etag: str, *, just_written: bool) -> None:
         self.publish(state, etag, just_written=just_written)
 
@@ -163,6 +180,8 @@ class RenderedState(ConditionalState[State]):
         ``just_written`` cannot be shown yet, so its marker is not even checked (at worst an
         equal earlier state's pages are written again, which is harmless)."""
         for _ in range(MAX_ATTEMPTS):
+            if self._superseded(state, etag):
+                return
             if just_written or not self._is_shown(etag):
                 self._write(self.render(state), etag)
             just_written = False
