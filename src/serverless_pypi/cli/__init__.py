@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
-from serverless_pypi import config, logs
+from serverless_pypi import audit, config, logs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bucket_commands(commands)
 
+    from serverless_pypi.cli.lifecycle import add_parsers as add_lifecycle_commands
+
+    add_lifecycle_commands(commands)
+
     from serverless_pypi.cli.users import add_parsers as add_users_commands
 
     add_users_commands(commands)
@@ -40,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.setup(args.log_level)
+    logging.getLogger(audit.LOGGER).setLevel(args.log_level)  # the CLI's level decides here
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
