@@ -21,9 +21,7 @@ KEYS = {
 @pytest.fixture
 def store(moto_server: str) -> Store:
     store = Store(moto_server)
-    store.s3.put_bucket_versioning(
-        Bucket=store.name, VersioningConfiguration={"Status": "Enabled"}
-    )
+    store.s3.put_bucket_versioning(Bucket=store.name, VersioningConfiguration={"Status": "Enabled"})
     for keys in KEYS.values():
         for key in keys:
             store.s3.put_object(Bucket=store.name, Key=key, Body=b"x" * 100)

@@ -205,9 +205,7 @@ def test_a_marker_set_before_the_first_file_applies_to_it(
 
 
 def test_unindexed_project_page_shows_the_status(bucket: Bucket, api: ApiApp) -> None:
-    bucket.client.put_object(
-        Bucket=bucket.name, Key=f"pkg/{WHEEL}", Body=wheel_bytes("pkg", "1.0")
-    )
+    bucket.client.put_object(Bucket=bucket.name, Key=f"pkg/{WHEEL}", Body=wheel_bytes("pkg", "1.0"))
     status.write(bucket, "pkg", ProjectStatus(Status.QUARANTINED))
     page = json_page(api)  # no reindex ran: the page comes from a listing
     assert page["project-status"] == {"status": "quarantined"} and page["files"] == []

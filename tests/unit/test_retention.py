@@ -32,10 +32,10 @@ HISTORY = (("1.0", 400), ("1.1", 300), ("2.0", 200), ("2.1.dev1", 100), ("2.1.de
 
 def test_keep_last_keeps_the_newest_by_version_and_never_the_newest_final() -> None:
     assert deleted(Policy(keep_last=3), *HISTORY) == ["2.1.dev1", "1.1", "1.0"]
-    # 2.0 is the newest final release: kept even when keep-last would let it go.
-    assert deleted(Policy(keep_last=1), *HISTORY) == [
-        "2.1.dev3", "2.1.dev2", "2.1.dev1", "1.1", "1.0",
-    ]  # fmt: skip  (PEP 440: 2.1.dev3 < 2.1rc1, so the release candidate is the newest)
+    # 2.0 is the newest final release: kept even when keep-last would let it go. (PEP 440:
+    # 2.1.dev3 < 2.1rc1, so the release candidate is the newest version.)
+    expected = ["2.1.dev3", "2.1.dev2", "2.1.dev1", "1.1", "1.0"]
+    assert deleted(Policy(keep_last=1), *HISTORY) == expected
     assert deleted(Policy(keep_last=0), ("1.0", 1)) == []
 
 
