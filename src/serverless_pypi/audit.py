@@ -108,10 +108,14 @@ def _file_changes(project: str, key: str, old: FileRecord | None, new: FileRecor
 def observed(project: str, before: ProjectFiles, after: ProjectFiles) -> None:
     """Every change between two states of a project's document, as the writer that made it
     saw them (a writer whose conditional write lost logs nothing for that attempt)."""
-    if before is after or before == after:
+    if before is after:
         return
     records: Mapping[str, FileRecord] = before
-    for key in sorted(set(records) | set(after)):
+    # Unchanged records are the same objects in both states, so this is one pass with no
+    # comparisons beyond identity for a large project that gained one file.
+    changed = [key for key, new in after.items() if records.get(key) is not new]
+    changed += [key for key in records if key not in after]
+    for key in sorted(changed):
         _file_changes(project, key, records.get(key), after.get(key))
     if before.status != after.status:
         record(

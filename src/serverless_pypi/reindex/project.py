@@ -237,6 +237,9 @@ class ProjectIndex:
                 },
                 status=before.status if project_status is None else project_status,
             )
+            if self.verify and files.status != before.status:
+                found = f"{self.document.key}: status recorded as {before.status.describe()!r}"
+                self.differences[f"{found}, the marker says {files.status.describe()!r}"] = None
             for key, seen in observed.items():
                 previous = files.get(key)
                 if seen is None:
