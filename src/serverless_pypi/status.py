@@ -8,7 +8,8 @@ too large, not JSON or names an unknown status is ignored (the project stays as 
 before it, or active) and logged.
 
 What a status means here, as PEP 792 says: archived and quarantined projects take no uploads;
-a quarantined project's pages list no files and its file URLs and ``.metadata`` answer 404.
+a quarantined project's pages list no files and its file URLs and ``.metadata`` answer 404
+(within ``api.app.STATUS_CACHE_SECONDS`` of the marker being written).
 """
 
 from __future__ import annotations

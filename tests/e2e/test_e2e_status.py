@@ -60,13 +60,15 @@ def test_quarantine_refuses_installs_until_active(
     page = index.get_json(f"{project}/")
     assert page["meta"]["api-version"] == "1.4" and page["files"] == []
     assert project_status(index, project) == {"status": "quarantined", "reason": "malware found"}
-    assert file_status(index, project, filename) == 404  # a lock file's URL is refused too
+    # A lock file's URL is refused too (once the API's few seconds of trust in its last read
+    # of the marker are over).
+    wait_for(lambda: file_status(index, project, filename) == 404, what="file URL refused")
     refused = install(index, tmp_path, new_venv(tmp_path, "refused"), project, check=False)
     assert refused.returncode != 0
     assert installer == "uv" or "No matching distribution" in refused.stdout + refused.stderr
 
     set_status(index, project, "active")
-    assert file_status(index, project, filename) == 302
+    wait_for(lambda: file_status(index, project, filename) == 302, what="file URL served")
     after = new_venv(tmp_path, "after")
     install(index, tmp_path, after, project)
     assert installed_version(after, project.replace("-", "_")) == "1.0"

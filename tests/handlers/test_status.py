@@ -31,7 +31,9 @@ def reindex(settings: config.Settings, bucket: Bucket) -> ReindexApp:
 
 @pytest.fixture
 def api(bucket: Bucket) -> ApiApp:
-    return ApiApp(config.Settings(bucket=bucket.name, uploads="unauthenticated-insecure"), bucket)
+    app = ApiApp(config.Settings(bucket=bucket.name, uploads="unauthenticated-insecure"), bucket)
+    app.status_cache_seconds = 0  # each request reads the marker (the cache has its own test)
+    return app
 
 
 def publish(bucket: Bucket, reindex: ReindexApp, key: str, data: bytes) -> None:
@@ -279,3 +281,20 @@ def test_document_keeps_bytes_of_active_projects(bucket: Bucket, reindex: Reinde
     set_status(bucket, reindex, "pkg", status.ACTIVE)
     again = bucket.get(layout.project_doc_key("pkg"))
     assert again is not None and hashlib.sha256(again[0]).hexdigest() == digest
+
+
+@pytest.mark.usefixtures("indexed")
+def test_file_requests_trust_a_marker_read_for_a_few_seconds(
+    bucket: Bucket, api: ApiApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import serverless_pypi.api.app as app_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(app_module.time, "monotonic", lambda: clock[0])
+    api.status_cache_seconds = app_module.STATUS_CACHE_SECONDS
+    file_url = f"/files/pkg/{WHEEL}"
+    assert get(api, file_url)["statusCode"] == 302
+    status.write(bucket, "pkg", ProjectStatus(Status.QUARANTINED))
+    assert get(api, file_url)["statusCode"] == 302  # read 0 s ago: still trusted
+    clock[0] += app_module.STATUS_CACHE_SECONDS
+    assert get(api, file_url)["statusCode"] == 404

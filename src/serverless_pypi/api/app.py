@@ -11,6 +11,7 @@ import functools
 import hashlib
 import io
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName
@@ -51,6 +52,9 @@ METADATA_SUFFIX = ".metadata"
 UPLOAD_PATHS = ((), ("legacy",))
 #: A Lambda request carries at most 6 MB of event; the body arrives base64-encoded in it.
 MAX_UPLOAD_BYTES = 4_400_000
+#: How long a warm container trusts a status marker it read for file requests.
+STATUS_CACHE_SECONDS = 5.0
+STATUS_CACHE_ENTRIES = 4096
 
 
 def _with_query(location: str, request: Request) -> str:
@@ -64,6 +68,9 @@ class ApiApp:
         self.settings = settings
         self.bucket = bucket or Bucket(make_client(settings), settings.bucket)
         self._root_html_cache: tuple[str, bytes] | None = None
+        #: Project → (monotonic expiry, status), for file and ``.metadata`` requests.
+        self._status_cache: dict[str, tuple[float, status.ProjectStatus]] = {}
+        self.status_cache_seconds = STATUS_CACHE_SECONDS
 
     # -- entry point ---------------------------------------------------------------------
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
@@ -236,8 +243,19 @@ class ApiApp:
 
     def _require_offered(self, project: str) -> None:
         """PEP 792: a quarantined project's files are not offered, not even to a client that
-        knows their URLs (a lock file); 404, as for a file that is not there."""
-        current = status.read(self.bucket, project)
+        knows their URLs (a lock file); 404, as for a file that is not there.
+
+        The marker read is remembered for ``STATUS_CACHE_SECONDS`` per warm container (an
+        install asks for a project's ``.metadata`` and file in a row), so a quarantine reaches
+        file URLs within that long, about as soon as the reindexer updates the pages."""
+        now = time.monotonic()
+        cached = self._status_cache.get(project)
+        if cached is None or cached[0] <= now:
+            if len(self._status_cache) >= STATUS_CACHE_ENTRIES:
+                self._status_cache.clear()
+            cached = (now + self.status_cache_seconds, status.read(self.bucket, project))
+            self._status_cache[project] = cached
+        current = cached[1]
         if not current.offers_files:
             raise HttpError(404, f"Not found: project {project!r} is {current.describe()}.")
 
