@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from botocore.exceptions import BotoCoreError
-
 from serverless_pypi import layout
 from serverless_pypi.errors import Forbidden, Refused
-from serverless_pypi.storage import Bucket, translate
+from serverless_pypi.storage import Bucket
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +110,7 @@ def parse_marker(body: bytes | None, key: str = "") -> ProjectStatus | None:
 
 def read_marker(bucket: Bucket, project: str) -> bytes | None:
     """The first ``MAX_MARKER_BYTES`` of ``project``'s marker; None when there is none."""
-    opened = bucket.open(layout.status_key(project))
-    if opened is None:
-        return None
-    stream, _ = opened
-    try:
-        return bytes(stream.read(MAX_MARKER_BYTES))
-    except (BotoCoreError, OSError) as exc:
-        raise translate(exc, "GetObject") from exc
-    finally:
-        stream.close()
+    return bucket.read_at_most(layout.status_key(project), MAX_MARKER_BYTES)
 
 
 def read(bucket: Bucket, project: str) -> ProjectStatus:

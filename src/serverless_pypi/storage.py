@@ -150,6 +150,20 @@ class Bucket:
             raise translate(exc, "GetObject") from exc
         return response["Body"], ObjectInfo.from_response(key, response)
 
+    def read_at_most(self, key: str, limit: int) -> bytes | None:
+        """The first ``limit`` bytes of an object (a marker, read bounded: a huge one costs
+        no more memory than a short one); None when it does not exist."""
+        opened = self.open(key)
+        if opened is None:
+            return None
+        stream, _ = opened
+        try:
+            return bytes(stream.read(limit))
+        except (BotoCoreError, OSError) as exc:
+            raise translate(exc, "GetObject") from exc
+        finally:
+            stream.close()
+
     def sha256(self, key: str) -> str | None:
         """The hex sha256 of an object's bytes, streamed; None when it does not exist."""
         opened = self.open(key)
