@@ -76,14 +76,19 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   count  = var.create_bucket ? 1 : 0
   bucket = aws_s3_bucket.this[0].id
 
+  # Noncurrent versions are what restores a deleted or pruned file (README, "Restoring pruned
+  # files"): kept unless noncurrent_version_expiration_days asks for them to expire.
   rule {
     id     = "expire-noncurrent-versions"
     status = "Enabled"
 
     filter {}
 
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
+    dynamic "noncurrent_version_expiration" {
+      for_each = var.noncurrent_version_expiration_days == null ? [] : [var.noncurrent_version_expiration_days]
+      content {
+        noncurrent_days = noncurrent_version_expiration.value
+      }
     }
 
     abort_incomplete_multipart_upload {

@@ -97,13 +97,12 @@ variable "force_destroy" {
 
 variable "noncurrent_version_expiration_days" {
   type        = number
-  description = "Days after which overwritten or deleted object versions are removed for good."
-  default     = 30
-  nullable    = false
+  description = "Days after which overwritten or deleted (pruned) object versions are removed for good; null (the default) keeps them, so every deleted file stays restorable."
+  default     = null
 
   validation {
-    condition     = var.noncurrent_version_expiration_days >= 1 && floor(var.noncurrent_version_expiration_days) == var.noncurrent_version_expiration_days
-    error_message = "noncurrent_version_expiration_days must be a whole number of days, at least 1."
+    condition     = var.noncurrent_version_expiration_days == null || try(var.noncurrent_version_expiration_days >= 1 && floor(var.noncurrent_version_expiration_days) == var.noncurrent_version_expiration_days, false)
+    error_message = "noncurrent_version_expiration_days must be null or a whole number of days, at least 1."
   }
 }
 

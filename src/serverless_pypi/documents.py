@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
+from serverless_pypi import status as project_status
 from serverless_pypi.names import parse_key
 
 #: The canonical names of the projects that have files, sorted.
@@ -76,19 +77,47 @@ class FileRecord:
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(FileRecord))
-#: Source key → record, for one project across all its spellings.
-ProjectFiles = dict[str, FileRecord]
+
+
+class ProjectFiles(dict[str, FileRecord]):
+    """Source key → record, for one project across all its spellings, and the project's
+    status (PEP 792) as last read from its marker: part of the state, so a status change is
+    a document update like any other and the pages that show it follow the same rules."""
+
+    __slots__ = ("status",)
+
+    def __init__(
+        self,
+        files: Mapping[str, FileRecord] | None = None,
+        *,
+        status: project_status.ProjectStatus = project_status.ACTIVE,
+    ) -> None:
+        super().__init__(files or {})
+        self.status = status
+
+    def __eq__(self, other: object) -> bool:
+        return dict.__eq__(self, other) is True and self.status == getattr(
+            other, "status", project_status.ACTIVE
+        )
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None
 
 
 def load_project(body: bytes, project: str) -> ProjectFiles:
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return {}
-    raw = document.get("files") if isinstance(document, Mapping) else None
+        return ProjectFiles()
+    if not isinstance(document, Mapping):
+        return ProjectFiles()
+    raw = document.get("files")
+    recorded = project_status.from_json(document.get("status"))
+    files = ProjectFiles(status=recorded or project_status.ACTIVE)
     if not isinstance(raw, Mapping):
-        return {}
-    files: ProjectFiles = {}
+        return files
     for key, value in raw.items():
         location = parse_key(key) if isinstance(key, str) else None
         record = FileRecord.from_json(value)
@@ -98,11 +127,13 @@ def load_project(body: bytes, project: str) -> ProjectFiles:
 
 
 def dump_project(project: str, files: ProjectFiles) -> bytes:
-    body = {
+    body: dict[str, Any] = {
         "version": 1,
         "project": project,
         "files": {
             key: {f: getattr(files[key], f) for f in _RECORD_FIELDS} for key in sorted(files)
         },
     }
+    if files.status != project_status.ACTIVE:  # absent when active: older documents agree
+        body["status"] = files.status.to_json()
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()

@@ -19,6 +19,10 @@ YANK_PREFIX = ".yanked/"
 UPSTREAM_PREFIX = ".upstream/"
 #: A yank marker's body is the reason, on one line, at most this many characters.
 MAX_YANK_REASON = 1000
+#: Project status markers (PEP 792): ``.status/<canonical name>`` holds a project's status and
+#: its reason as JSON. Source of truth like yank markers, shared by every spelling; no marker
+#: means ``active``.
+STATUS_PREFIX = ".status/"
 
 #: The root page in JSON (PEP 691), stored gzipped. It is also the root *state*: the reindexer
 #: updates it with conditional writes, and the API renders the root HTML page from it, so a
@@ -52,7 +56,7 @@ def is_index_key(key: str) -> bool:
 
 def is_reserved_key(key: str) -> bool:
     """Whether ``key`` is under a prefix of ours rather than a project's."""
-    return key.startswith((INDEX_PREFIX, YANK_PREFIX, UPSTREAM_PREFIX))
+    return key.startswith((INDEX_PREFIX, YANK_PREFIX, UPSTREAM_PREFIX, STATUS_PREFIX))
 
 
 def yank_key(key: str) -> str:
@@ -62,3 +66,14 @@ def yank_key(key: str) -> str:
 def yanked_target(key: str) -> str | None:
     """The distribution key a yank marker is about, or None for any other key."""
     return key.removeprefix(YANK_PREFIX) if key.startswith(YANK_PREFIX) else None
+
+
+def status_key(project: str) -> str:
+    """The status marker of ``project`` (its canonical name)."""
+    return STATUS_PREFIX + project
+
+
+def status_target(key: str) -> str | None:
+    """The project a status marker is about (as spelled in the key), or None for any other
+    key."""
+    return key.removeprefix(STATUS_PREFIX) if key.startswith(STATUS_PREFIX) else None

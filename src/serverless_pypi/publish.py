@@ -8,11 +8,12 @@ refused for the same reasons, in the same words, whichever way it arrives:
 - ``locate``: every object holding a file of the same identity (project, version, build tag,
   wheel tags or sdist), under any spelling of the project or the filename;
 - ``store``: write unless present; identical bytes are success, different bytes are a
-  ``Conflict`` (a published version is immutable);
+  ``Conflict`` (a published version is immutable); an archived or quarantined project takes
+  nothing (``Forbidden``, see ``status``);
 - ``yank``, ``unyank``, ``delete``.
 
-Errors are ``errors.Refused``, ``Conflict``, ``NotFound`` and ``StoreUnavailable``; callers map
-them to HTTP statuses or exit codes.
+Errors are ``errors.Refused``, ``Conflict``, ``Forbidden``, ``NotFound`` and
+``StoreUnavailable``; callers map them to HTTP statuses or exit codes.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from serverless_pypi import archive, catalog, layout, names
+from serverless_pypi import archive, catalog, layout, names, status
 from serverless_pypi.errors import Conflict, NotFound, PreconditionFailed, Refused
 from serverless_pypi.storage import Bucket
 
@@ -173,6 +174,7 @@ def store(
     the checked SHA-256 (each part's, for a multipart upload), so S3 refuses bytes that changed
     on the way, and the reindexer can take a single-part file's hash from S3.
     """
+    status.require_uploads(bucket, candidate.dist.project)
     found = existing(bucket, candidate)
     if found is not None:
         return found

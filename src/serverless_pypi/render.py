@@ -15,10 +15,15 @@ from urllib.parse import quote
 
 from packaging.version import InvalidVersion, Version
 
+from serverless_pypi.status import ACTIVE, ProjectStatus
+
 if TYPE_CHECKING:
     import jinja2
 
-API_VERSION = "1.1"
+#: 1.4: project status markers (PEP 792), which require it of project pages. Pages declare
+#: one version throughout (the spec keeps serializations in sync); 1.2 and 1.3 added only
+#: optional fields (PEP 708, PEP 740).
+API_VERSION = "1.4"
 
 _ROOT_HEAD = """<!DOCTYPE html>
 <html>
@@ -36,6 +41,12 @@ _PROJECT_HTML = """<!DOCTYPE html>
 <html>
   <head>
     <meta name="pypi:repository-version" content="{{ api_version }}">
+{% if status.status != "active" %}
+    <meta name="pypi:project-status" content="{{ status.status }}">
+{% if status.reason %}
+    <meta name="pypi:project-status-reason" content="{{ status.reason }}">
+{% endif %}
+{% endif %}
     <title>Links for {{ name }}</title>
   </head>
   <body>
@@ -115,8 +126,15 @@ def root_json(projects: Sequence[str]) -> str:
     return f'{{"meta":{{"api-version":"{API_VERSION}"}},"projects":[{{"name":"{entries}"}}]}}'
 
 
-def project_html(name: str, files: Sequence[PageFile]) -> str:
-    return _project_template().render(api_version=API_VERSION, name=name, files=files)
+def _offered(files: Sequence[PageFile], status: ProjectStatus) -> Sequence[PageFile]:
+    """A quarantined project's pages list no files (PEP 792: none is offered for download)."""
+    return files if status.offers_files else ()
+
+
+def project_html(name: str, files: Sequence[PageFile], status: ProjectStatus = ACTIVE) -> str:
+    return _project_template().render(
+        api_version=API_VERSION, name=name, files=_offered(files, status), status=status
+    )
 
 
 def _file_json(f: PageFile) -> dict[str, Any]:
@@ -137,13 +155,15 @@ def _file_json(f: PageFile) -> dict[str, Any]:
     return entry
 
 
-def project_json(name: str, files: Sequence[PageFile]) -> str:
+def project_json(name: str, files: Sequence[PageFile], status: ProjectStatus = ACTIVE) -> str:
+    files = _offered(files, status)
     versions = sorted({f.version for f in files}, key=_version_key)
-    return _json(
-        {
-            "meta": {"api-version": API_VERSION},
-            "name": name,
-            "files": [_file_json(f) for f in files],
-            "versions": versions,
-        }
-    )
+    document: dict[str, Any] = {
+        "meta": {"api-version": API_VERSION},
+        "name": name,
+        "files": [_file_json(f) for f in files],
+        "versions": versions,
+    }
+    if status != ACTIVE:  # PEP 792: may be left out for active projects
+        document["project-status"] = status.to_json()
+    return _json(document)

@@ -233,6 +233,20 @@ class Bucket:
         _read(response["Body"], chunks.append)
         return b"".join(chunks)
 
+    def read_at_most(self, key: str, limit: int) -> bytes | None:
+        """The first ``limit`` bytes of an object (a marker, read bounded: a huge one costs
+        no more memory than a short one); None when it does not exist."""
+        opened = self.open(key)
+        if opened is None:
+            return None
+        stream, _ = opened
+        try:
+            return bytes(stream.read(limit))
+        except (BotoCoreError, OSError) as exc:
+            raise translate(exc, "GetObject") from exc
+        finally:
+            stream.close()
+
     def sha256(self, key: str) -> str | None:
         """The hex sha256 of an object's bytes, streamed; None when it does not exist."""
         opened = self.open(key)

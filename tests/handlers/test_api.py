@@ -61,9 +61,9 @@ def stocked(bucket: Bucket, settings: config.Settings) -> Bucket:
 def test_never_indexed_bucket_has_valid_empty_index(app: ApiApp) -> None:
     html = call(app, "GET", "/simple/")
     assert html["statusCode"] == 200
-    assert '<meta name="pypi:repository-version" content="1.1">' in html["body"]
+    assert '<meta name="pypi:repository-version" content="1.4">' in html["body"]
     as_json = call(app, "GET", "/simple/", headers={"Accept": JSON})
-    assert json.loads(as_json["body"]) == {"meta": {"api-version": "1.1"}, "projects": []}
+    assert json.loads(as_json["body"]) == {"meta": {"api-version": "1.4"}, "projects": []}
 
 
 def test_root_lists_each_project_once(app: ApiApp, stocked: Bucket) -> None:
@@ -86,7 +86,7 @@ def test_root_is_one_s3_read(app: ApiApp, stocked: Bucket) -> None:
 def test_project_page_merges_spellings_and_drops_junk(app: ApiApp, stocked: Bucket) -> None:
     body = json.loads(call(app, "GET", "/simple/my-pkg/", headers={"Accept": JSON})["body"])
     assert body["name"] == "my-pkg"
-    assert body["meta"] == {"api-version": "1.1"}
+    assert body["meta"] == {"api-version": "1.4"}
     assert [f["filename"] for f in body["files"]] == [
         "my_pkg-1.0-py3-none-any.whl",
         "my_pkg-1.1.tar.gz",

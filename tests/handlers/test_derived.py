@@ -64,7 +64,7 @@ def test_json_page_carries_every_derived_field(
     publish(bucket, reindex, f"pkg/{WHEEL}", data)
     publish(bucket, reindex, "pkg/pkg-0.9.tar.gz", sdist_bytes("pkg", "0.9"))
     body = json.loads(page(api, "pkg")["body"])
-    assert body["meta"]["api-version"] == "1.1"
+    assert body["meta"]["api-version"] == "1.4"
     assert body["versions"] == ["0.9", "1.0"]
     wheel = {f["filename"]: f for f in body["files"]}[WHEEL]
     assert wheel["hashes"] == {"sha256": hashlib.sha256(data).hexdigest()}

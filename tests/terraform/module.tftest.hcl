@@ -172,8 +172,8 @@ run "defaults" {
     error_message = "Versioning and BucketOwnerEnforced ownership must be on."
   }
   assert {
-    condition     = aws_s3_bucket_lifecycle_configuration.this[0].rule[0].noncurrent_version_expiration[0].noncurrent_days == 30 && aws_s3_bucket_lifecycle_configuration.this[0].rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 7
-    error_message = "Lifecycle must expire noncurrent versions and abort multipart uploads."
+    condition     = length(aws_s3_bucket_lifecycle_configuration.this[0].rule[0].noncurrent_version_expiration) == 0 && aws_s3_bucket_lifecycle_configuration.this[0].rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 7
+    error_message = "Lifecycle must keep noncurrent versions by default and abort multipart uploads."
   }
   assert {
     condition     = one([for r in aws_s3_bucket_server_side_encryption_configuration.this[0].rule : one(r.apply_server_side_encryption_by_default).sse_algorithm]) == "AES256"
@@ -339,6 +339,25 @@ run "index_admin_roles" {
     condition     = jsondecode(aws_s3_bucket_policy.this[0].policy).Statement[1].Effect == "Deny" && jsondecode(aws_s3_bucket_policy.this[0].policy).Statement[1].Resource == ["arn:aws:s3:::test-bucket/.index/*"]
     error_message = "Admin roles must not widen the Deny's scope or turn it into an Allow."
   }
+}
+
+run "noncurrent_version_expiration" {
+  command = plan
+  variables {
+    noncurrent_version_expiration_days = 90
+  }
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.this[0].rule[0].noncurrent_version_expiration[0].noncurrent_days == 90 && aws_s3_bucket_lifecycle_configuration.this[0].rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 7
+    error_message = "noncurrent_version_expiration_days must expire noncurrent versions after that many days."
+  }
+}
+
+run "rejects_bad_noncurrent_version_expiration" {
+  command = plan
+  variables {
+    noncurrent_version_expiration_days = 0.5
+  }
+  expect_failures = [var.noncurrent_version_expiration_days]
 }
 
 run "rejects_non_role_index_admins" {

@@ -46,14 +46,33 @@ def checkov() -> Path:
     return exe
 
 
+#: Inputs that change which resources or blocks exist, scanned as set as well as by default.
+VARIANTS = {"lifecycle-expiry": "noncurrent_version_expiration_days = 30\n"}
+
+
 @pytest.mark.parametrize("module", MODULES)
 def test_checkov_passes(checkov: Path, tmp_path: Path, module: str) -> None:
+    scan(checkov, tmp_path, module)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_checkov_passes_with_optional_inputs_set(
+    checkov: Path, tmp_path: Path, variant: str
+) -> None:
+    var_file = tmp_path / "variant.tfvars"
+    var_file.write_text(VARIANTS[variant])
+    scan(checkov, tmp_path / "module", ".", "--var-file", str(var_file))
+
+
+def scan(checkov: Path, tmp_path: Path, module: str, *extra: str) -> None:
     # Scan a copy of just the module's .tf files: examples, tests and submodules are scanned
     # on their own.
+    tmp_path.mkdir(exist_ok=True)
     for tf in (ROOT / module).glob("*.tf"):
         shutil.copy(tf, tmp_path / tf.name)
     proc = subprocess.run(
-        [checkov, "-d", tmp_path, "--framework", "terraform", "--skip-download", "-o", "json"],
+        [checkov, "-d", tmp_path, "--framework", "terraform", "--skip-download", "-o", "json",
+         *extra],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode in (0, 1), proc.stderr[-3000:]

@@ -8,21 +8,35 @@ project page, ``/files/<prefix>/<filename>`` file download (redirect to a presig
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName
 
-from serverless_pypi import catalog, config, documents, errors, layout, logs, names, render
+from serverless_pypi import (
+    audit,
+    catalog,
+    config,
+    documents,
+    errors,
+    layout,
+    logs,
+    names,
+    render,
+    status,
+)
 from serverless_pypi.api import auth, gateway, negotiation
 from serverless_pypi.api.gateway import HttpError, Request, Response
 from serverless_pypi.api.negotiation import Format, choose, choose_from_query
-from serverless_pypi.errors import Conflict, Forbidden, Refused, StoreUnavailable, TooLarge
+from serverless_pypi.errors import StoreUnavailable, TooLarge
 from serverless_pypi.storage import Bucket, make_client
 
 if TYPE_CHECKING:
     from serverless_pypi.api.oidc import OidcRoutes
+    from serverless_pypi.publish import Candidate, Stored
     from serverless_pypi.upstream.proxy import Upstream
 
 log = logging.getLogger(__name__)
@@ -40,6 +54,9 @@ METADATA_SUFFIX = ".metadata"
 UPLOAD_PATHS = ((), ("legacy",))
 #: A Lambda request carries at most 6 MB of event; the body arrives base64-encoded in it.
 MAX_UPLOAD_BYTES = 4_400_000
+#: How long a warm container trusts a status marker it read for file requests.
+STATUS_CACHE_SECONDS = 5.0
+STATUS_CACHE_ENTRIES = 4096
 
 
 def _with_query(location: str, request: Request) -> str:
@@ -55,6 +72,9 @@ class ApiApp:
         self._root_html_cache: tuple[str, bytes] | None = None
         self._upstream: Upstream | None = None
         self._oidc: OidcRoutes | None = None  # made on the first /_/oidc/ request or token
+        #: Project → (monotonic expiry, status), for file and ``.metadata`` requests.
+        self._status_cache: dict[str, tuple[float, status.ProjectStatus]] = {}
+        self.status_cache_seconds = STATUS_CACHE_SECONDS
 
     # -- entry point ---------------------------------------------------------------------
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
@@ -195,9 +215,10 @@ class ApiApp:
             )
             for f in files
         ]
+        shown = status.read(self.bucket, project)
         if fmt is Format.JSON:
-            return render.project_json(project, page_files).encode()
-        return render.project_html(project, page_files).encode()
+            return render.project_json(project, page_files, shown).encode()
+        return render.project_html(project, page_files, shown).encode()
 
     def _missing_project(self, project: str, *, private: bool) -> Response:
         """404, or the fallback index when no private project exists under any spelling."""
@@ -223,6 +244,7 @@ class ApiApp:
         location = names.parse_key(f"{prefix}/{filename}")
         if location is None or self.bucket.head(location.key) is None:
             raise HttpError(404, "Not found: no such file.")
+        self._require_offered(location.project)
         url = self.bucket.presign(
             location.key, method=request.method, expires_in=self.settings.url_ttl
         )
@@ -237,6 +259,8 @@ class ApiApp:
             stored = self.bucket.get(layout.metadata_key(location.key))
         if stored is None:
             raise HttpError(404, "Not found: no metadata for this file.")
+        assert location is not None
+        self._require_offered(location.project)
         body = stored[0]
         headers = {
             "Content-Type": "application/octet-stream",
@@ -245,15 +269,58 @@ class ApiApp:
         }
         return gateway.conditional(request, body, headers)
 
+    def _require_offered(self, project: str) -> None:
+        """PEP 792: a quarantined project's files are not offered, not even to a client that
+        knows their URLs (a lock file); 404, as for a file that is not there.
+
+        The marker read is remembered for ``STATUS_CACHE_SECONDS`` per warm container (an
+        install asks for a project's ``.metadata`` and file in a row), so a quarantine reaches
+        file URLs within that long, about as soon as the reindexer updates the pages."""
+        now = time.monotonic()
+        cached = self._status_cache.get(project)
+        if cached is None or cached[0] <= now:
+            if len(self._status_cache) >= STATUS_CACHE_ENTRIES:
+                self._status_cache.clear()
+            cached = (now + self.status_cache_seconds, status.read(self.bucket, project))
+            self._status_cache[project] = cached
+        current = cached[1]
+        if not current.offers_files:
+            raise HttpError(404, f"Not found: project {project!r} is {current.describe()}.")
+
     # -- uploads -------------------------------------------------------------------------
     def upload(self, request: Request) -> Response:
         """twine's legacy upload: checked completely before anything is written, and never
         answered with a redirect (twine treats one as a failure)."""
-        # Archive and multipart parsing: not on the read path.
+        # Archive and multipart parsing (in _store_upload): not on the read path.
+        facts: dict[str, Any] = {}
+        try:
+            stored, candidate = self._store_upload(request, facts)
+        except (HttpError, errors.PackageIndexError) as exc:
+            status = exc.status if isinstance(exc, HttpError) else gateway.status_for(exc)
+            log.info("upload refused", extra={"status": status, "reason": exc.message})
+            audit.upload(accepted=False, status=status, reason=exc.message, **facts)
+            raise
+        log.info("upload", extra={"key": stored.key, "new_file": stored.created})
+        audit.upload(
+            accepted=True,
+            key=stored.key,
+            new_file=stored.created,
+            size=candidate.size,
+            **facts,
+        )
+        return gateway.text(
+            200, "Uploaded." if stored.created else "Identical file already present."
+        )
+
+    def _store_upload(self, request: Request, facts: dict[str, Any]) -> tuple[Stored, Candidate]:
+        """Check and store an upload; ``facts`` collects what the audit line says about it
+        (who, which file, its sha256) as each becomes known."""
         from serverless_pypi import publish
         from serverless_pypi.api import upload
+        from serverless_pypi.api.multipart import parse_form
         from serverless_pypi.publishing import tokens
 
+        facts["user"] = None
         mode = self.settings.uploads
         if mode == "off":
             raise HttpError(403, "Uploads are disabled on this index.")
@@ -261,8 +328,10 @@ class ApiApp:
         token = tokens.token_password(request.header("authorization"))
         if token is not None:  # user __token__: an upload token, checked here (not Cognito)
             grant = self._oidc_routes().upload_grant(token)
+            facts["publisher"] = grant.who
         elif mode == "authenticated" or self.settings.auth == "basic":
             grant = auth.require_uploader(request.authorizer, self.settings.upload_permissions)
+            facts["user"] = grant.who
         if grant is not None:
             log.info("upload by", extra={"uploader": grant.who})
         if len(request.body) > MAX_UPLOAD_BYTES:
@@ -272,19 +341,16 @@ class ApiApp:
                 "serverless-pypi upload FILE --bucket BUCKET",
                 limit=MAX_UPLOAD_BYTES,
             )
-        try:
-            form = upload.check_form(request.header("content-type") or "", request.body)
-            if grant is not None:
-                grant.check(form.candidate.dist.project)
-            stored = publish.store(self.bucket, form.candidate, lambda: io.BytesIO(form.data))
-        except (Refused, Conflict, Forbidden) as exc:
-            status = gateway.status_for(exc)
-            log.info("upload refused", extra={"status": status, "reason": exc.message})
-            raise
-        log.info("upload", extra={"key": stored.key, "new_file": stored.created})
-        return gateway.text(
-            200, "Uploaded." if stored.created else "Identical file already present."
-        )
+        fields, content = parse_form(request.header("content-type") or "", request.body)
+        if content is not None:
+            facts["filename"] = content[0][:300]
+            facts["sha256"] = hashlib.sha256(content[1]).hexdigest()
+        form = upload.check_fields(fields, content)
+        facts["project"] = form.candidate.dist.project
+        if grant is not None:
+            grant.check(form.candidate.dist.project)
+        stored = publish.store(self.bucket, form.candidate, lambda: io.BytesIO(form.data))
+        return stored, form.candidate
 
 
 @functools.cache

@@ -45,7 +45,11 @@ def _require(fields: dict[str, str], name: str) -> str:
 
 def check_form(content_type: str, body: bytes) -> Upload:
     """A legacy upload, checked completely before anything is written."""
-    fields, content = parse_form(content_type, body)
+    return check_fields(*parse_form(content_type, body))
+
+
+def check_fields(fields: dict[str, str], content: tuple[str, bytes] | None) -> Upload:
+    """``check_form`` of a parsed form (the API audits the file of a refused form)."""
     if _require(fields, ":action") != "file_upload":
         raise Refused("Unsupported :action; only 'file_upload' is accepted.")
     if _require(fields, "protocol_version") != "1":

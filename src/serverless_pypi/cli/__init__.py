@@ -9,11 +9,12 @@ explained by ``failures.explain``.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from typing import TextIO, cast
 
-from serverless_pypi import config, logs
+from serverless_pypi import audit, config, logs
 from serverless_pypi.cli import failures, parsing
 from serverless_pypi.errors import PackageIndexError, StoreUnavailable
 
@@ -67,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bucket_commands(commands)
 
+    from serverless_pypi.cli.lifecycle import add_parsers as add_lifecycle_commands
+
+    add_lifecycle_commands(commands)
+
     from serverless_pypi.cli.users import add_parsers as add_users_commands
 
     add_users_commands(commands)
@@ -92,6 +97,7 @@ def _fail(message: str, code: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.setup(args.log_level, stream=cast(TextIO, _CurrentStderr()))
+    logging.getLogger(audit.LOGGER).setLevel(args.log_level)  # the CLI's level decides here
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from serverless_pypi import catalog, layout, names
+from serverless_pypi.reindex import status_marks
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,10 @@ def keys_by_project(parsed: Parsed, bucket: str) -> dict[str, set[str]]:
     is counted as skipped."""
     by_project: dict[str, set[str]] = defaultdict(set)
     for change in parsed.changes:
+        marked = status_marks.project_of(change.key) if change.bucket == bucket else None
+        if marked is not None:  # a status marker: its project reads it (status_marks.split)
+            by_project[marked].add(change.key)
+            continue
         location = distribution_of(change, bucket)
         if location is None:
             parsed.skipped += 1

@@ -9,12 +9,10 @@ import codecs
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError
-
 from serverless_pypi import layout, names
 from serverless_pypi.catalog import report_ignored
 from serverless_pypi.layout import MAX_YANK_REASON
-from serverless_pypi.storage import Bucket, ObjectInfo, translate
+from serverless_pypi.storage import Bucket, ObjectInfo
 
 #: A yank reason is cut to this many characters.
 #: At most this much of a marker is read: enough for ``MAX_YANK_REASON`` characters of four
@@ -44,16 +42,7 @@ def yank_state(marker: bytes | None) -> bool | str:
 
 def read_yank_marker(bucket: Bucket, key: str) -> bytes | None:
     """The first ``MAX_YANK_MARKER_BYTES`` of the marker at ``key``; None when it is absent."""
-    opened = bucket.open(key)
-    if opened is None:
-        return None
-    stream, _ = opened
-    try:
-        return bytes(stream.read(MAX_YANK_MARKER_BYTES))
-    except (BotoCoreError, OSError) as exc:
-        raise translate(exc, "GetObject") from exc
-    finally:
-        stream.close()
+    return bucket.read_at_most(key, MAX_YANK_MARKER_BYTES)
 
 
 def yank_markers(bucket: Bucket, markers_listed: Iterable[ObjectInfo]) -> dict[str, bool | str]:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from hashlib import sha256
 
-from serverless_pypi import documents, layout, names, render
+from serverless_pypi import audit, documents, layout, names, render, status
 from serverless_pypi.catalog import report_ignored, spelling_rank
 from serverless_pypi.documents import FileRecord, ProjectFiles
-from serverless_pypi.reindex import verify
+from serverless_pypi.reindex import status_marks, verify
 from serverless_pypi.reindex.objectfacts import open_object
 from serverless_pypi.reindex.observe import Observed, observe_keys
 from serverless_pypi.reindex.state import Page, RenderedState
@@ -95,8 +95,8 @@ class ProjectDocument(RenderedState[ProjectFiles]):
 
     def load(self) -> tuple[ProjectFiles, str | None]:
         stored = self.bucket.get(self.key)
-        if stored is None:
-            return {}, None
+        if stored is None:  # a new document starts with the status its marker says
+            return ProjectFiles(status=status.read(self.bucket, self.project)), None
         return documents.load_project(stored[0], self.project), stored[1]
 
     def dump(self, state: ProjectFiles) -> bytes:
@@ -111,10 +111,10 @@ class ProjectDocument(RenderedState[ProjectFiles]):
         json_key = layout.project_page_key(self.project, "json")
         if not state:
             return [Page(html_key, None), Page(json_key, None)]
-        entries = page_files(state)
+        entries, shown = page_files(state), state.status
         return [
-            Page(html_key, render.project_html(self.project, entries).encode(), HTML_TYPE),
-            Page(json_key, render.project_json(self.project, entries).encode(), JSON_TYPE),
+            Page(html_key, render.project_html(self.project, entries, shown).encode(), HTML_TYPE),
+            Page(json_key, render.project_json(self.project, entries, shown).encode(), JSON_TYPE),
         ]
 
 
@@ -233,17 +233,25 @@ class ProjectIndex:
         observed: Mapping[str, Observed | None],
         *,
         authoritative_prefixes: Iterable[str] = (),
+        project_status: status.ProjectStatus | None = None,
     ) -> Outcome:
         """Make the document agree with ``observed``; keys under an authoritative prefix that
-        were not observed are gone."""
+        were not observed are gone. ``project_status``: what the status marker says now
+        (None: the recorded status stands)."""
         authoritative = frozenset(authoritative_prefixes)
 
         def bring_in_line_with_observed(before: ProjectFiles) -> ProjectFiles:
-            files = {
-                key: record
-                for key, record in before.items()
-                if key.partition("/")[0] not in authoritative or key in observed
-            }
+            files = ProjectFiles(
+                {
+                    key: record
+                    for key, record in before.items()
+                    if key.partition("/")[0] not in authoritative or key in observed
+                },
+                status=before.status if project_status is None else project_status,
+            )
+            if self.verify and files.status != before.status:
+                found = f"{self.document.key}: status recorded as {before.status.describe()!r}"
+                self.differences[f"{found}, the marker says {files.status.describe()!r}"] = None
             for key, seen in observed.items():
                 previous = files.get(key)
                 if seen is None:
@@ -259,6 +267,7 @@ class ProjectIndex:
             return files
 
         before, after = self.document.update(bring_in_line_with_observed)
+        audit.observed(self.project, before, after)
         removed = sorted(set(before) - set(after))
         # After the document that stopped advertising them. Keys seen gone are included even
         # when this update had nothing to remove: a concurrent writer may have stored a
@@ -296,5 +305,7 @@ class ProjectIndex:
                 self.bucket.delete(page.key)
 
     def update(self, keys: Iterable[str]) -> Outcome:
-        """An event named ``keys``: look at each and bring the document in line."""
-        return self.apply(observe_keys(self.bucket, keys))
+        """An event named ``keys``: look at each and bring the document in line (a status
+        marker among them is read too)."""
+        files, marked = status_marks.split(self.bucket, keys)
+        return self.apply(observe_keys(self.bucket, files), project_status=marked)

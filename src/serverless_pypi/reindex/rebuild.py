@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from packaging.utils import NormalizedName
 
-from serverless_pypi import catalog, layout, names
+from serverless_pypi import catalog, layout, names, status
+from serverless_pypi.reindex import status_marks
 from serverless_pypi.reindex.observe import Observed, observe_listing, yank_markers
 from serverless_pypi.reindex.project import Outcome, ProjectIndex
 from serverless_pypi.reindex.root import RebuildReport, RootIndex
@@ -69,7 +70,10 @@ def rebuild_outcome(
         index.check_pages(repair=False)
     known, _ = index.load()
     stale = {k.partition("/")[0] for k in known} - set(spellings)
-    outcome = index.apply(observed, authoritative_prefixes={*spellings, *stale})
+    marked = status.parse_marker(status.read_marker(bucket, project), project)
+    outcome = index.apply(
+        observed, authoritative_prefixes={*spellings, *stale}, project_status=marked
+    )
     if verify:
         index.check_pages(repair=True)
     return index, outcome
@@ -115,9 +119,10 @@ def _apply_prefix(
     prefix: str,
     observed: Mapping[str, Observed | None],
     verify: bool,
+    marked: status.ProjectStatus | None = status.ACTIVE,
 ) -> tuple[ProjectIndex, Outcome]:
     index = ProjectIndex(bucket, project, verify=verify)
-    return index, index.apply(observed, authoritative_prefixes={prefix})
+    return index, index.apply(observed, authoritative_prefixes={prefix}, project_status=marked)
 
 
 def rebuild_all(
@@ -142,6 +147,8 @@ def rebuild_all(
     # ".yanked/" sorts before every project name ("." < digits and letters), so its run
     # arrives first: its markers (few: one per yanked file) are kept for the whole pass.
     yanked: dict[str, bool | str] = {}
+    # ".status/" too (after ".index/", before ".yanked/"): one marker per project with a status.
+    statuses: dict[str, status.ProjectStatus | None] = {}
     objects = 0
     pending: set[Future[tuple[ProjectIndex, Outcome]]] = set()
     #: What verifying found (only the messages are kept: an index caches what it read).
@@ -165,6 +172,9 @@ def rebuild_all(
             if prefix + "/" == layout.YANK_PREFIX:
                 yanked = yank_markers(bucket, run)
                 continue
+            if prefix + "/" == layout.STATUS_PREFIX:
+                statuses = status_marks.read_listed(bucket, run)
+                continue
             project = names.canonical(prefix)
             if project is None:
                 if not layout.is_reserved_key(prefix + "/"):
@@ -175,7 +185,10 @@ def rebuild_all(
             if not observed:
                 continue
             seen_prefixes[project].add(prefix)
-            pending.add(pool.submit(_apply_prefix, bucket, project, prefix, observed, verify))
+            marked = statuses.get(project, status.ACTIVE)
+            pending.add(
+                pool.submit(_apply_prefix, bucket, project, prefix, observed, verify, marked)
+            )
             wait_until_at_most(2 * workers)
         wait_until_at_most(0)
     _drop_vanished(bucket, outcomes, seen_prefixes)
