@@ -426,3 +426,15 @@ def inspect(stream: IO[bytes], filename: str) -> Facts:
         metadata=offered,
         problem=problem,
     )
+
+
+def core_metadata(stream: IO[bytes], filename: str) -> bytes | None:
+    """The core metadata of any distribution (a wheel's METADATA, an sdist's PKG-INFO), read
+    within the same bounds as ``inspect``; None when it cannot be found. For the web pages,
+    which need a description that only an sdist may carry."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        while chunk := stream.read(CHUNK):
+            spool.write(chunk)
+        spool.seek(0)
+        metadata, _ = _read_metadata(spool, filename)  # type: ignore[arg-type]
+    return metadata

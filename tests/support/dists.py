@@ -22,13 +22,21 @@ def _dist_name(name: str) -> str:
 
 
 def metadata_text(
-    name: str, version: str, requires: tuple[str, ...] = (), requires_python: str | None = None
+    name: str,
+    version: str,
+    requires: tuple[str, ...] = (),
+    requires_python: str | None = None,
+    *,
+    headers: tuple[str, ...] = (),
+    description: str = "",
 ) -> str:
+    """Core metadata; ``headers`` are extra lines (``Summary: …``), ``description`` the body."""
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Requires-Dist: {r}" for r in requires]
-    return "\n".join(lines) + "\n\n"
+    lines += headers
+    return "\n".join(lines) + "\n\n" + description
 
 
 def _record_line(path: str, data: bytes) -> str:
@@ -43,13 +51,17 @@ def wheel_bytes(
     requires: tuple[str, ...] = (),
     requires_python: str | None = None,
     payload: bytes = b"",
+    headers: tuple[str, ...] = (),
+    description: str = "",
 ) -> bytes:
     """A pure-Python wheel whose module ``<name>`` has ``VERSION``."""
     dist = _dist_name(name)
     info = f"{dist}-{version}.dist-info"
     files = {
         f"{dist}/__init__.py": f"VERSION = {version!r}\n".encode(),
-        f"{info}/METADATA": metadata_text(name, version, requires, requires_python).encode(),
+        f"{info}/METADATA": metadata_text(
+            name, version, requires, requires_python, headers=headers, description=description
+        ).encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
         b"Tag: py3-none-any\n",
     }
@@ -106,12 +118,21 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def sdist_bytes(name: str, version: str, *, requires: tuple[str, ...] = ()) -> bytes:
+def sdist_bytes(
+    name: str,
+    version: str,
+    *,
+    requires: tuple[str, ...] = (),
+    headers: tuple[str, ...] = (),
+    description: str = "",
+) -> bytes:
     """A PEP 625 sdist (``.tar.gz``) that builds offline through its in-tree backend."""
     dist = _dist_name(name)
     root = f"{dist}-{version}"
     files = {
-        "PKG-INFO": metadata_text(name, version, requires).encode(),
+        "PKG-INFO": metadata_text(
+            name, version, requires, headers=headers, description=description
+        ).encode(),
         "pyproject.toml": textwrap.dedent(
             """\
             [build-system]

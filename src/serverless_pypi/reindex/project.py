@@ -21,6 +21,7 @@ from serverless_pypi.reindex import verify
 from serverless_pypi.reindex.observe import Observed, observe_keys
 from serverless_pypi.reindex.state import Page, RenderedState
 from serverless_pypi.storage import Bucket
+from serverless_pypi.web import index as web_index
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +98,13 @@ class ProjectDocument(RenderedState[ProjectFiles]):
     def render(self, state: ProjectFiles) -> list[Page]:
         html_key = layout.project_page_key(self.project, "html")
         json_key = layout.project_page_key(self.project, "json")
+        entries = page_files(state) if state else []
+        # The human pages and the PyPI JSON API, before the marker page (the simple JSON).
+        web_pages = web_index.pages(self.bucket, self.project, state, entries)
         if not state:
-            return [Page(html_key, None), Page(json_key, None)]
-        entries = page_files(state)
+            return [*web_pages, Page(html_key, None), Page(json_key, None)]
         return [
+            *web_pages,
             Page(html_key, render.project_html(self.project, entries).encode(), HTML_TYPE),
             Page(json_key, render.project_json(self.project, entries).encode(), JSON_TYPE),
         ]
