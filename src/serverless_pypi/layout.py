@@ -50,7 +50,7 @@ CATALOG_SHARDS = 16
 
 def web_project_key(project: str, extension: str) -> str:
     """The project's page (``html``) or its PyPI JSON (``json``), showing the latest version."""
-    return f"{WEB_PREFIX}projects/{project}.{extension}"
+    return f"{WEB_PREFIX}latest/{project}.{extension}"
 
 
 def web_version_key(project: str, version: str, extension: str) -> str:

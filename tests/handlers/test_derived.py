@@ -329,6 +329,12 @@ def test_page_near_the_response_limit_is_logged(
     assert {r.key for r in warned} == {  # type: ignore[attr-defined]
         layout.project_page_key("pkg", "html"),
         layout.project_page_key("pkg", "json"),
+        # The web pages (serverless_pypi.web) are stored pages too, bound by the same limit.
+        layout.web_project_key("pkg", "html"),
+        layout.web_project_key("pkg", "json"),
+        layout.web_version_key("pkg", "1.1", "html"),
+        layout.web_version_key("pkg", "1.1", "json"),
+        layout.web_state_key("pkg"),
     }
 
 

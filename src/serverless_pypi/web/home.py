@@ -53,7 +53,7 @@ def _config(basic_auth: bool) -> str:
         else ""
     )
     return (
-        f"<p>Index URL: <code>{url}</code></p>\n{auth}"
+        f"{auth}"
         '<h3 id="pip">pip</h3>\n'
         f"<pre><code>pip install --index-url {url} PROJECT</code></pre>\n"
         "<p>or in <code>pip.conf</code>:</p>\n"
@@ -120,16 +120,17 @@ def welcome(found: list[cards.Card], *, query: str, page: int, basic_auth: bool)
     body = (
         "<h1>Package index</h1>\n"
         '<p class="summary">A private Python package index. Installers use the '
-        '<a href="simple/">simple index</a>; this page is for people.</p>\n'
-        '<h2 id="use">Use this index</h2>\n'
-        f"{_config(basic_auth)}"
-        '<h2 id="projects">Projects</h2>\n'
+        '<a href="simple/">simple index</a> at '
+        '<code data-index-rel="simple/">simple/</code>; this page is for people.</p>\n'
         '<form class="search" role="search" method="get" action="./">\n'
         '<label for="q">Search projects</label>\n'
         f'<input id="q" name="q" type="search" value="{q}" maxlength="{MAX_QUERY}" '
         'placeholder="name or summary">\n<button type="submit">Search</button>\n</form>\n'
+        '<h2 id="projects">Projects</h2>\n'
         f'<p aria-live="polite">{count}{f" matching “{q}”" if query else ""}, newest first.</p>\n'
         f"{listing}"
+        '<h2 id="use">Use this index</h2>\n'
+        f"{_config(basic_auth)}"
     )
     return style.frame("Package index", body, home="./").encode()
 

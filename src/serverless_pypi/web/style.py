@@ -35,7 +35,7 @@ form.search input{flex:1;font:inherit;padding:.4rem .6rem;border:1px solid var(-
 border-radius:6px;background:var(--bg);color:var(--fg)}
 button{font:inherit;padding:.4rem .9rem;border-radius:6px;border:1px solid var(--muted);
 background:var(--panel);color:var(--fg);cursor:pointer}
-.description{border-top:1px solid var(--line);margin-top:1rem;padding-top:.5rem;
+.description{margin-top:1rem;
 overflow-wrap:anywhere}
 .description img{max-width:100%}
 details summary{cursor:pointer;color:var(--link)}
