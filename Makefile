@@ -9,7 +9,7 @@ ifneq ($(wildcard /opt/tf-plugins),)
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.ci/terraform.rc
 endif
 
-.PHONY: serve test lint bench package docs clean
+.PHONY: serve test lint bench package docs clean browser screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,21 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/serverless-pypi serve $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive the distribution's Chromium (Debian: chromium, chromium-driver);
+# installed when missing and run as root (CI), otherwise say how (the tests then skip, and
+# fail under CI=true).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "make browser: the browser tests need chromium and chromium-driver (apt-get)"; fi
+
+# Rewrites docs/web-home.png and docs/web-project.png (the README shows them).
+screenshots: $(STAMP) browser
+	SERVERLESS_PYPI_SCREENSHOTS=docs $(BIN)/python -m pytest tests/e2e/test_e2e_browser.py -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

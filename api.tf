@@ -8,6 +8,8 @@ locals {
     "GET /simple", "HEAD /simple",
     "GET /simple/{proxy+}", "HEAD /simple/{proxy+}",
     "GET /files/{proxy+}", "HEAD /files/{proxy+}",
+    "GET /project/{proxy+}", "HEAD /project/{proxy+}",
+    "GET /pypi/{proxy+}", "HEAD /pypi/{proxy+}",
   ]
   upload_routes = ["POST /", "POST /legacy", "POST /legacy/{proxy+}"]
   route_keys    = toset(concat(local.read_routes, local.uploads_enabled ? local.upload_routes : []))
