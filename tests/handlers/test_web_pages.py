@@ -18,7 +18,10 @@ from serverless_pypi.storage import Bucket
 from serverless_pypi.web import cards
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
-PIP = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+PIP = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
+    "text/html; q=0.01"
+)
 MARKDOWN = (
     "# Widget\n\nA **bold** claim.\n\n<script>window.pwned = 1</script>\n\n"
     "![logo](https://tracker.example/logo.png) ![local](logo.png)\n\n"

@@ -41,7 +41,12 @@ READ_ROUTES = {
     f"{method} {path}"
     for method in ("GET", "HEAD")
     for path in (
-        "/", "/simple", "/simple/{proxy+}", "/files/{proxy+}", "/project/{proxy+}", "/pypi/{proxy+}"
+        "/",
+        "/simple",
+        "/simple/{proxy+}",
+        "/files/{proxy+}",
+        "/project/{proxy+}",
+        "/pypi/{proxy+}",
     )
 }
 UPLOAD_ROUTES = {"POST /", "POST /legacy", "POST /legacy/{proxy+}"}
