@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from support.apigw import http_event
 from support.dists import sdist_bytes, wheel_bytes
+from support.indexing import publish
 from support.s3events import handle_concurrently, s3_event
 
 from serverless_pypi import config, layout
@@ -22,21 +23,6 @@ from serverless_pypi.storage import Bucket
 
 JSON = "application/vnd.pypi.simple.v1+json"
 UPLOAD_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
-
-
-@pytest.fixture
-def reindex(settings: config.Settings, bucket: Bucket) -> ReindexApp:
-    return ReindexApp(settings, bucket)
-
-
-@pytest.fixture
-def api(settings: config.Settings, bucket: Bucket) -> ApiApp:
-    return ApiApp(settings, bucket)
-
-
-def publish(bucket: Bucket, reindex: ReindexApp, key: str, data: bytes) -> None:
-    bucket.client.put_object(Bucket=bucket.name, Key=key, Body=data)
-    reindex.handle(s3_event(bucket.name, key))
 
 
 def remove(bucket: Bucket, reindex: ReindexApp, key: str) -> None:

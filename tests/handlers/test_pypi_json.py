@@ -7,33 +7,18 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import pytest
 from packaging.version import Version
 from support.apigw import http_event
 from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename
+from support.indexing import publish
 from support.s3events import s3_event
 
-from serverless_pypi import config, layout
+from serverless_pypi import layout
 from serverless_pypi.api.app import ApiApp
 from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.storage import Bucket
 
 BASE = "https://api.example.test"
-
-
-@pytest.fixture
-def api(settings: config.Settings, bucket: Bucket) -> ApiApp:
-    return ApiApp(settings, bucket)
-
-
-@pytest.fixture
-def reindex(settings: config.Settings, bucket: Bucket) -> ReindexApp:
-    return ReindexApp(settings, bucket)
-
-
-def publish(bucket: Bucket, reindex: ReindexApp, key: str, data: bytes) -> None:
-    bucket.client.put_object(Bucket=bucket.name, Key=key, Body=data)
-    reindex.handle(s3_event(bucket.name, key))
 
 
 def get(api: ApiApp, path: str) -> dict[str, Any]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import gzip
 from typing import Any
 
-import pytest
 from support.apigw import http_event
 from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename
+from support.indexing import publish
 from support.s3events import s3_event
 
-from serverless_pypi import config, layout
+from serverless_pypi import layout
 from serverless_pypi.api.app import ApiApp
 from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.storage import Bucket
@@ -27,21 +27,6 @@ MARKDOWN = (
     "![logo](https://tracker.example/logo.png) ![local](logo.png)\n\n"
     "[click](javascript:alert(1))\n"
 )
-
-
-@pytest.fixture
-def api(settings: config.Settings, bucket: Bucket) -> ApiApp:
-    return ApiApp(settings, bucket)
-
-
-@pytest.fixture
-def reindex(settings: config.Settings, bucket: Bucket) -> ReindexApp:
-    return ReindexApp(settings, bucket)
-
-
-def publish(bucket: Bucket, reindex: ReindexApp, key: str, data: bytes) -> None:
-    bucket.client.put_object(Bucket=bucket.name, Key=key, Body=data)
-    reindex.handle(s3_event(bucket.name, key))
 
 
 def get(api: ApiApp, path: str, accept: str = BROWSER, **kwargs: Any) -> dict[str, Any]:

@@ -74,6 +74,27 @@ def _canonical(
     return project, canonical_version
 
 
+def _stored(
+    bucket: Bucket,
+    request: Request,
+    found: tuple[str, str | None],
+    extension: str,
+    content_type: str,
+) -> Response:
+    """The stored page of a project (latest) or of one of its versions; 404 when none."""
+    project, version = found
+    key = (
+        layout.web_project_key(project, extension)
+        if version is None
+        else layout.web_version_key(project, version, extension)
+    )
+    stored = bucket.get(key)
+    if stored is None:
+        what = f"version {version} of {project!r}" if version else f"a project named {project!r}"
+        raise HttpError(404, f"Not found: there is no {what} on this index.")
+    return gateway.page(request, stored[0], content_type, PAGE_CACHE, gzipped=True)
+
+
 def project_page(bucket: Bucket, request: Request, rest: tuple[str, ...]) -> Response:
     """``/project/<name>/`` and ``/project/<name>/<version>/``."""
     if not request.trailing_slash:
@@ -81,17 +102,7 @@ def project_page(bucket: Bucket, request: Request, rest: tuple[str, ...]) -> Res
     found = _canonical(request, rest[0], rest[1] if len(rest) > 1 else None)
     if isinstance(found, Response):
         return found
-    project, version = found
-    key = (
-        layout.web_project_key(project, "html")
-        if version is None
-        else layout.web_version_key(project, version, "html")
-    )
-    stored = bucket.get(key)
-    if stored is None:
-        what = f"version {version} of {project!r}" if version else f"a project named {project!r}"
-        raise HttpError(404, f"Not found: there is no {what} on this index.")
-    return gateway.page(request, stored[0], HTML_TYPE, PAGE_CACHE, gzipped=True)
+    return _stored(bucket, request, found, "html", HTML_TYPE)
 
 
 def pypi_json(bucket: Bucket, request: Request, rest: tuple[str, ...]) -> Response:
@@ -99,17 +110,7 @@ def pypi_json(bucket: Bucket, request: Request, rest: tuple[str, ...]) -> Respon
     found = _canonical(request, rest[0], rest[1] if len(rest) > 1 else None, ("json",))
     if isinstance(found, Response):
         return found
-    project, version = found
-    key = (
-        layout.web_project_key(project, "json")
-        if version is None
-        else layout.web_version_key(project, version, "json")
-    )
-    stored = bucket.get(key)
-    if stored is None:
-        what = f"version {version} of {project!r}" if version else f"a project named {project!r}"
-        raise HttpError(404, f"Not found: there is no {what} on this index.")
-    return gateway.page(request, stored[0], JSON_TYPE, PAGE_CACHE, gzipped=True)
+    return _stored(bucket, request, found, "json", JSON_TYPE)
 
 
 def not_found(request: Request, message: str) -> Response | None:
