@@ -219,3 +219,15 @@ def test_pages_are_stored_gzipped_and_served_in_one_read(
         None,
     )
     assert again["statusCode"] == 304
+
+
+def test_projects_indexed_before_the_web_pages_get_them_from_a_plain_reindex(
+    api: ApiApp, bucket: Bucket, reindex: ReindexApp
+) -> None:
+    widget(bucket, reindex, "1.0")
+    for obj in list(bucket.list_objects(layout.WEB_PREFIX)):  # as an index of an older release
+        bucket.delete(obj.key)
+    assert get(api, "/project/widget/")["statusCode"] == 404
+    reindex.handle({"reindex": "*"})
+    assert "Makes widgets" in get(api, "/project/widget/")["body"]
+    assert 'href="project/widget/"' in get(api, "/")["body"]

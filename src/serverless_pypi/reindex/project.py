@@ -82,7 +82,7 @@ class ProjectDocument(RenderedState[ProjectFiles]):
         super().__init__(
             bucket,
             layout.project_doc_key(project),
-            marker_key=layout.project_page_key(project, "json"),
+            marker_key=layout.web_state_key(project),
         )
         self.project = project
 
@@ -99,14 +99,15 @@ class ProjectDocument(RenderedState[ProjectFiles]):
         html_key = layout.project_page_key(self.project, "html")
         json_key = layout.project_page_key(self.project, "json")
         entries = page_files(state) if state else []
-        # The human pages and the PyPI JSON API, before the marker page (the simple JSON).
-        web_pages = web_index.pages(self.bucket, self.project, state, entries)
+        # The human pages and the PyPI JSON API; their state is the marker, written last.
+        web = web_index.pages(self.bucket, self.project, state, entries)
         if not state:
-            return [*web_pages, Page(html_key, None), Page(json_key, None)]
+            return [*web.pages, Page(html_key, None), Page(json_key, None), web.state]
         return [
-            *web_pages,
+            *web.pages,
             Page(html_key, render.project_html(self.project, entries).encode(), HTML_TYPE),
             Page(json_key, render.project_json(self.project, entries).encode(), JSON_TYPE),
+            web.state,
         ]
 
 

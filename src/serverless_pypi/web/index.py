@@ -6,8 +6,9 @@ changed (a signature of what they show is kept in ``layout.web_state_key``), bec
 that version's core metadata (one read of the wheel's METADATA sidecar, or of an sdist) and a
 description rendered by docutils or comrak. The project page and its JSON, which show every
 version, are rendered on every change, from what the state kept. The returned pages come
-before the simple pages in the list, so the simple JSON page (the marker that says the pages
-show a state) is written after them. The project's catalog card is updated here too.
+before the simple pages, and the web state after them: it is the marker that says the pages
+show a state, so a project indexed before the web pages existed renders them on its next
+event or reindex. The project's catalog card is updated here too.
 """
 
 from __future__ import annotations
@@ -196,9 +197,18 @@ def _described(
     return parsed.info, readme.render(parsed.description, parsed.info.description_content_type)
 
 
+@dataclass(frozen=True, slots=True)
+class WebPages:
+    #: Pages to write (or delete) before the simple pages.
+    pages: list[Page]
+    #: The web state, written after every page (it is the project's marker page: a project
+    #: indexed before the web pages existed has none, so its next event renders them).
+    state: Page
+
+
 def pages(
     bucket: Bucket, project: str, state: ProjectFiles, entries: Sequence[render.PageFile]
-) -> list[Page]:
+) -> WebPages:
     """The web pages of ``project`` that must change, deletions included."""
     previous = _load_state(bucket, project)
     project_keys = [
@@ -212,7 +222,8 @@ def pages(
             for version in previous.releases
             for extension in ("html", "json")
         ]
-        return [Page(key, None) for key in [*gone, *project_keys, layout.web_state_key(project)]]
+        deleted = [Page(key, None) for key in [*gone, *project_keys]]
+        return WebPages(deleted, Page(layout.web_state_key(project), None))
     shown = releases.group(entries)
     keys = _source_keys(state)
     current = WebState()
@@ -263,10 +274,9 @@ def pages(
     out.append(
         Page(project_keys[1], pypi_json.project_document(project, shown, top, info), JSON_TYPE)
     )
-    out.append(Page(layout.web_state_key(project), current.dump(), JSON_TYPE))
     catalog.put_card(
         bucket,
         project,
         cards.Card(project, top.version, (info.summary or "")[: cards.MAX_SUMMARY], top.released),
     )
-    return out
+    return WebPages(out, Page(layout.web_state_key(project), current.dump(), JSON_TYPE))
