@@ -231,3 +231,35 @@ def test_projects_indexed_before_the_web_pages_get_them_from_a_plain_reindex(
     reindex.handle({"reindex": "*"})
     assert "Makes widgets" in get(api, "/project/widget/")["body"]
     assert 'href="project/widget/"' in get(api, "/")["body"]
+
+
+def test_versions_past_the_bound_are_rendered_by_later_events(
+    api: ApiApp, bucket: Bucket, reindex: ReindexApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serverless_pypi.web import index
+
+    for version in ("1.0", "1.1", "1.2", "1.3", "1.4"):
+        widget(bucket, reindex, version)
+    for obj in list(bucket.list_objects(layout.WEB_PREFIX)):  # as an index of an older release
+        bucket.delete(obj.key)
+    monkeypatch.setattr(index, "MAX_VERSIONS_RENDERED", 2)
+    reindex.handle({"reindex": "*"})
+    rendered = {
+        v
+        for v in ("1.0", "1.1", "1.2", "1.3", "1.4")
+        if bucket.head(layout.web_version_key("widget", v, "html"))
+    }
+    assert rendered == {"1.4", "1.3"}  # the latest first, then the newest
+    assert "1.0" in get(api, "/project/widget/")["body"]  # every version listed all the same
+    # A pending version deleted before it was rendered leaves nothing behind.
+    key = f"widget/{wheel_filename('widget', '1.2')}"
+    bucket.delete(key)
+    reindex.handle(s3_event(bucket.name, key, event="ObjectRemoved:Delete"))
+    widget(bucket, reindex, "1.5")
+    reindex.handle(s3_event(bucket.name, f"widget/{wheel_filename('widget', '1.0')}"))
+    versions = {
+        o.key.rsplit("/", 1)[1] for o in bucket.list_objects(layout.WEB_PREFIX + "versions/")
+    }
+    assert versions == {
+        f"{v}.{e}" for v in ("1.0", "1.1", "1.3", "1.4", "1.5") for e in ("html", "json")
+    }

@@ -21,7 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from hashlib import sha256
+from html import escape
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from serverless_pypi import archive, layout, render
 from serverless_pypi.documents import ProjectFiles
@@ -40,6 +42,10 @@ HTML_TYPE = "text/html; charset=utf-8"
 JSON_TYPE = "application/json"
 #: Bumped when the pages' look or content changes, so every version is rendered again.
 RENDERING = 1
+#: Versions rendered in one event at most (each costs a metadata read, a description render
+#: and two writes, ~0.1 s): a project indexed before the web pages existed, or after a change
+#: of ``RENDERING``, gets its newest versions' pages at once and the rest over later events.
+MAX_VERSIONS_RENDERED = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +151,58 @@ def _read_metadata(bucket: Bucket, release: Release, keys: Mapping[str, str]) ->
     return None
 
 
+def _size(size: int | None) -> str:
+    if size is None:
+        return ""
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000  # type: ignore[assignment]
+    return ""
+
+
+def _file_row(f: render.PageFile, files_up: str) -> str:
+    """One file's row. Built by hand rather than in the template: a release history of 10,000
+    files costs about a fifth of the time this way."""
+    yanked = ""
+    if f.yanked:
+        reason = f": {escape(f.yanked)}" if isinstance(f.yanked, str) and f.yanked else ""
+        yanked = f' <span class="yanked">yanked{reason}</span>'
+    hashes = (
+        f"<details><summary>Hashes</summary><code>sha256={f.sha256}</code></details>"
+        if f.sha256
+        else ""
+    )
+    when = f.upload_time or ""
+    uploaded = (
+        f'<time datetime="{escape(when)}">{escape(when[:10])} {escape(when[11:16])}</time>'
+        if when
+        else ""
+    )
+    return (
+        f'<tr><td><a href="{escape(files_up + f.url)}">{escape(f.filename)}</a>{yanked}{hashes}'
+        f'</td><td class="num">{_size(f.size)}</td><td class="num">{uploaded}</td>'
+        f"<td>{escape(f.requires_python or '')}</td></tr>\n"
+    )
+
+
+def _history(shown: Sequence[Release], *, latest: bool, files_up: str) -> str:
+    """Each release's heading and its table of files."""
+    parts = []
+    for n, release in enumerate(shown, 1):
+        version = escape(release.version)
+        title = f'<a href="{quote(release.version)}/">{version}</a>' if latest else version
+        badge = ' <span class="yanked">yanked</span>' if release.yanked else ""
+        rows = "".join(_file_row(f, files_up) for f in release.files)
+        parts.append(
+            f'<section aria-labelledby="v-{n}">\n<h3 id="v-{n}">{title}{badge}</h3>\n'
+            '<table>\n<thead><tr><th scope="col">File</th><th scope="col">Size</th>'
+            '<th scope="col">Uploaded</th><th scope="col">Requires Python</th></tr></thead>\n'
+            f"<tbody>\n{rows}</tbody>\n</table>\n</section>\n"
+        )
+    return "".join(parts)
+
+
 @cache
 def _template() -> jinja2.Template:
     import jinja2
@@ -176,12 +234,11 @@ def _page(
         links=sorted(info.project_urls.items())
         + ([("Home page", info.home_page)] if info.home_page else []),
         description_html=description_html,
-        releases=shown,
+        history_html=_history(shown, latest=latest, files_up=up),
         latest=latest,
         yanked=release.yanked,
         yanked_reason=release.yanked_reason,
         up=up,
-        files_up=up,
     )
     title = f"{info.name or project} {release.version}"
     return style.frame(title, body, home=up + "../../").encode()
@@ -225,15 +282,24 @@ def pages(
         deleted = [Page(key, None) for key in [*gone, *project_keys]]
         return WebPages(deleted, Page(layout.web_state_key(project), None))
     shown = releases.group(entries)
+    top = releases.latest(shown)
     keys = _source_keys(state)
     current = WebState()
     out: list[Page] = []
     rendered: dict[str, str] = {}
-    for release in shown:
+    #: Changed versions left for a later event (their pages, if any, stay as they are).
+    pending: set[str] = set()
+    # The latest first: the project page needs its description.
+    for release in sorted(shown, key=lambda r: r is not top):
         sig = signature(release)
         known = previous.releases.get(release.version)
         if known is not None and known.signature == sig:
             current.releases[release.version] = known
+            continue
+        if len(rendered) >= MAX_VERSIONS_RENDERED:
+            # Kept with no signature: rendered by a later event, deleted if it goes first.
+            pending.add(release.version)
+            current.releases[release.version] = Known("", known.info if known else ReleaseInfo())
             continue
         info, description_html = _described(bucket, release, keys)
         rendered[release.version] = description_html
@@ -252,9 +318,13 @@ def pages(
                 JSON_TYPE,
             )
         )
+    if pending:
+        log.info(
+            "web pages of some versions left for later events",
+            extra={"project": project, "pending": len(pending)},
+        )
     for version in sorted(set(previous.releases) - set(current.releases)):
         out += [Page(layout.web_version_key(project, version, e), None) for e in ("html", "json")]
-    top = releases.latest(shown)
     top_known = current.releases[top.version]
     if top.version in rendered:
         description_html = rendered[top.version]
