@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 from typing import Any
 
+import pytest
 from support.apigw import http_event
 from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filename
 from support.indexing import publish
