@@ -13,6 +13,7 @@ Usage: ``python tests/bench/web_cost.py [--baseline-src /path/to/baseline/src]``
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -41,12 +42,61 @@ def median_ms(run: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
+def child_events(endpoint: str, bucket_name: str, count: int) -> dict[str, Any]:
+    """In a fresh process, with whichever ``serverless_pypi`` PYTHONPATH names: new-version
+    events for one project, then a yank; CPU and S3 calls of each."""
+    from support.dists import wheel_bytes, wheel_filename
+    from support.s3events import s3_event
+    from timing import RequestCounter, quiet_json_logs
+
+    from serverless_pypi import config, layout
+    from serverless_pypi.reindex.app import ReindexApp
+    from serverless_pypi.storage import Bucket, make_client
+
+    quiet_json_logs("WARNING")
+    settings = config.load({config.BUCKET: bucket_name, config.S3_ENDPOINT_URL: endpoint})
+    client = make_client(settings)
+    client.create_bucket(Bucket=bucket_name)
+    bucket = Bucket(client, bucket_name)
+    reindex = ReindexApp(settings, bucket)
+    counter = RequestCounter(client)
+    headers = ("Summary: s", "Description-Content-Type: text/markdown")
+    cpu: list[float] = []
+    calls: list[int] = []
+
+    def handle(key: str) -> None:
+        counter.reset()
+        t0 = time.process_time()
+        reindex.handle(s3_event(bucket_name, key))
+        cpu.append((time.process_time() - t0) * 1000)
+        calls.append(counter.total)
+
+    for i in range(count):
+        key = f"bench-proj/{wheel_filename('bench-proj', f'1.{i}')}"
+        data = wheel_bytes("bench-proj", f"1.{i}", headers=headers, description=DESCRIPTION)
+        client.put_object(Bucket=bucket_name, Key=key, Body=data)
+        handle(key)
+    yank = layout.yank_key(f"bench-proj/{wheel_filename('bench-proj', '1.0')}")
+    bucket.put(yank, b"reason", "text/plain")
+    handle(yank)
+    return {
+        "cpu": cpu[1:-1],  # the first event pays for imports
+        "calls": calls[1:-1],
+        "yank_cpu": cpu[-1:],
+        "yank_calls": calls[-1:],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline-src", type=Path, default=Path("/work/main/src"))
     parser.add_argument("--events", type=int, default=15)
+    parser.add_argument("--child-events", nargs=2, metavar=("ENDPOINT", "BUCKET"))
     args = parser.parse_args()
     os.environ.update(FAKE_AWS_ENV)
+    if args.child_events:
+        print(json.dumps(child_events(*args.child_events, args.events)))
+        return 0
     from support.apigw import http_event
     from support.dists import wheel_bytes, wheel_filename
     from support.s3events import s3_event
@@ -54,7 +104,6 @@ def main() -> int:
 
     from serverless_pypi import config, layout
     from serverless_pypi.api.app import ApiApp
-    from serverless_pypi.reindex import project as project_module
     from serverless_pypi.reindex.app import ReindexApp
     from serverless_pypi.storage import Bucket, make_client
     from serverless_pypi.web import cards
@@ -76,60 +125,40 @@ def main() -> int:
                 RequestCounter(client),
             )
 
-        real_pages = project_module.web_index.pages
-        wheels = [
-            wheel_bytes(
-                "bench-proj",
-                f"1.{i}",
-                headers=("Summary: s", "Description-Content-Type: text/markdown"),
-                description=DESCRIPTION,
-            )
-            for i in range(args.events)
-        ]
+        def child(src: Path, bucket_name: str) -> dict[str, Any]:
+            env = {**os.environ, "PYTHONPATH": str(src)}
+            command = [sys.executable, __file__, "--child-events", moto.url, bucket_name]
+            command += ["--events", str(args.events)]
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+            return result
 
-        def events(hook: bool, bucket_name: str) -> tuple[list[float], float, float, float]:
-            project_module.web_index.pages = real_pages if hook else (lambda *a, **k: [])
-            bucket, reindex, _, counter = fresh(bucket_name)
-            times, calls = [], []
-            for i, data in enumerate(wheels):
-                key = f"bench-proj/{wheel_filename('bench-proj', f'1.{i}')}"
-                bucket.client.put_object(Bucket=bucket.name, Key=key, Body=data)
-                counter.reset()
-                t0 = time.perf_counter()
-                reindex.handle(s3_event(bucket.name, key))
-                times.append((time.perf_counter() - t0) * 1000)
-                calls.append(counter.total)
-            key = f"bench-proj/{wheel_filename('bench-proj', '1.0')}"
-            bucket.put(layout.yank_key(key), b"reason", "text/plain")
-            counter.reset()
-            t0 = time.perf_counter()
-            reindex.handle(s3_event(bucket.name, layout.yank_key(key)))
-            yank_ms = (time.perf_counter() - t0) * 1000
-            return times[1:], statistics.median(calls[1:]), yank_ms, counter.total
+        here_src = HERE.parents[1] / "src"
+        runs: dict[str, list[dict[str, Any]]] = {"base": [], "web": []}
+        for n in range(2):  # alternating, in fresh processes (baseline: the other tree's code)
+            runs["base"].append(child(args.baseline_src, f"bench-web-base-{n}"))
+            runs["web"].append(child(here_src, f"bench-web-hook-{n}"))
 
-        base_t, base_calls, base_yank, base_yank_calls = events(False, "bench-web-base")
-        web_t, web_calls, web_yank, web_yank_calls = events(True, "bench-web-hook")
-        project_module.web_index.pages = real_pages
-        rows.append(
-            (
-                "reindex: new version event (ms, median)",
-                statistics.median(web_t),
-                statistics.median(base_t),
-                f"S3 calls {web_calls:.0f} vs {base_calls:.0f}",
+        def med(kind: str, field: str) -> float:
+            return statistics.median(v for r in runs[kind] for v in r[field])
+
+        for label, field, calls in (
+            ("reindex: new version event, CPU ms", "cpu", "calls"),
+            ("reindex: yank event, CPU ms", "yank_cpu", "yank_calls"),
+        ):
+            rows.append(
+                (
+                    label,
+                    med("web", field),
+                    med("base", field),
+                    f"S3 calls {med('web', calls):.0f} vs {med('base', calls):.0f}",
+                )
             )
-        )
-        rows.append(
-            (
-                "reindex: yank event (ms)",
-                web_yank,
-                base_yank,
-                f"S3 calls {web_yank_calls} vs {base_yank_calls}",
-            )
-        )
 
         bucket, reindex, api, counter = fresh("bench-web-reads")
-        for i, data in enumerate(wheels[:5]):
+        for i in range(5):
             key = f"bench-proj/{wheel_filename('bench-proj', f'1.{i}')}"
+            data = wheel_bytes("bench-proj", f"1.{i}", description=DESCRIPTION)
             bucket.client.put_object(Bucket=bucket.name, Key=key, Body=data)
             reindex.handle(s3_event(bucket.name, key))
         browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Encoding": "gzip"}
@@ -224,7 +253,6 @@ def main() -> int:
         ]
         return statistics.median(runs)
 
-    here_src = HERE.parents[1] / "src"
     if args.baseline_src.exists():
         base, mine = [], []
         for _ in range(2):
