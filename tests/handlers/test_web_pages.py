@@ -264,3 +264,15 @@ def test_versions_past_the_bound_are_rendered_by_later_events(
     assert versions == {
         f"{v}.{e}" for v in ("1.0", "1.1", "1.3", "1.4", "1.5") for e in ("html", "json")
     }
+
+
+def test_a_large_sdist_is_not_read_again_for_its_description(
+    api: ApiApp, bucket: Bucket, reindex: ReindexApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serverless_pypi.web import index
+
+    monkeypatch.setattr(index, "MAX_READ_FOR_METADATA", 100)
+    data = sdist_bytes("gadget", "0.3", headers=("Summary: Gadgets",), description="*x*")
+    publish(bucket, reindex, f"gadget/{sdist_filename('gadget', '0.3')}", data)
+    page = get(api, "/project/gadget/")["body"]
+    assert "No description." in page and "gadget-0.3.tar.gz" in page

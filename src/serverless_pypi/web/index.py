@@ -40,6 +40,9 @@ RENDERING = 1
 #: and two writes, ~0.1 s): a project indexed before the web pages existed, or after a change
 #: of ``RENDERING``, gets its newest versions' pages at once and the rest over later events.
 MAX_VERSIONS_RENDERED = 25
+#: A release without a wheel's METADATA sidecar is read again for its PKG-INFO only up to this
+#: size: indexing already read the file once, and a large sdist is not read twice.
+MAX_READ_FOR_METADATA = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +122,7 @@ def _source_keys(state: ProjectFiles) -> dict[str, str]:
 
 def _read_metadata(bucket: Bucket, release: Release, keys: Mapping[str, str]) -> Parsed | None:
     """The core metadata of ``release``: a wheel's sidecar when there is one (one read), else
-    the metadata inside one of its files (bounded as in ``archive``)."""
+    the metadata inside one of its files of at most ``MAX_READ_FOR_METADATA`` bytes."""
     ordered = sorted(
         release.files, key=lambda f: (not f.metadata_sha256, not f.filename.endswith(".whl"))
     )
@@ -131,6 +134,8 @@ def _read_metadata(bucket: Bucket, release: Release, keys: Mapping[str, str]) ->
             stored = bucket.get(layout.metadata_key(key))
             if stored is not None:
                 return parse(stored[0])
+            continue
+        if f.size is None or f.size > MAX_READ_FOR_METADATA:
             continue
         opened = bucket.open(key)
         if opened is None:
