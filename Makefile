@@ -12,7 +12,7 @@ ifneq ($(wildcard /opt/tf-plugins),)
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.ci/terraform.rc
 endif
 
-.PHONY: serve test lint bench package docs clean
+.PHONY: serve test lint bench package docs clean browser screenshots
 
 $(SERVE_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,21 @@ $(DEV_STAMP): pyproject.toml
 serve: $(SERVE_STAMP)
 	$(BIN)/serverless-pypi serve $(ARGS)
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive the distribution's Chromium (Debian: chromium, chromium-driver);
+# installed when missing and run as root (CI), otherwise say how (the tests then skip, and
+# fail under CI=true).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "make browser: the browser tests need chromium and chromium-driver (apt-get)"; fi
+
+# Rewrites docs/web-home.png and docs/web-project.png (the README shows them).
+screenshots: $(DEV_STAMP) browser
+	SERVERLESS_PYPI_SCREENSHOTS=docs $(BIN)/python -m pytest tests/e2e/test_e2e_browser.py -q
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

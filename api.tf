@@ -8,6 +8,8 @@ locals {
     "GET /simple", "HEAD /simple",
     "GET /simple/{proxy+}", "HEAD /simple/{proxy+}",
     "GET /files/{proxy+}", "HEAD /files/{proxy+}",
+    "GET /project/{proxy+}", "HEAD /project/{proxy+}",
+    "GET /pypi/{proxy+}", "HEAD /pypi/{proxy+}",
   ]
   upload_routes = ["POST /", "POST /legacy", "POST /legacy/{proxy+}"]
   # Trusted publishing's exchange (publishing.tf): audience and mint-token.

@@ -540,3 +540,14 @@ def inspect(stream: IO[bytes], filename: str) -> Facts:
             shutil.copyfileobj(hashing, spool, CHUNK)
             metadata, problem = zip_metadata(FileRanges(spool), filename)
     return summarize(hashing.sha256, hashing.size, filename, metadata, problem)
+
+
+def core_metadata(stream: IO[bytes], filename: str) -> bytes | None:
+    """The core metadata of any distribution (a wheel's METADATA, an sdist's PKG-INFO), read
+    within the same bounds as ``inspect``; None when it cannot be found. For the web pages,
+    which need a description that only an sdist may carry."""
+    if not filename.endswith(ZIP_SUFFIXES):
+        return tar_metadata(stream, filename)[0]
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        shutil.copyfileobj(stream, spool, CHUNK)
+        return zip_metadata(FileRanges(spool), filename)[0]

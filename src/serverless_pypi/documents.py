@@ -24,6 +24,11 @@ _CANONICAL_NAMES = re.compile(r"(?:[a-z0-9]+(?:-[a-z0-9]+)*\n)*")
 _CANONICAL_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
+def is_canonical_name(name: str) -> bool:
+    """Whether ``name`` is a canonical project name (safe to write into a page as it is)."""
+    return _CANONICAL_NAME.fullmatch(name) is not None
+
+
 def load_root(stored: bytes) -> RootProjects:
     """The project names in the stored root page; anything malformed is dropped rather than
     failing the index (the names are written into pages unescaped, so each is checked)."""

@@ -49,6 +49,31 @@ def metadata_key(key: str) -> str:
     return f"{INDEX_PREFIX}metadata/{key}.metadata"
 
 
+#: Pages for people and the PyPI JSON API (``serverless_pypi.web``), rendered by the reindexer.
+WEB_PREFIX = INDEX_PREFIX + "web/"
+#: The welcome page's project list is split into this many shards by name, so that events for
+#: different projects rarely write the same object (see ``web.cards``).
+CATALOG_SHARDS = 16
+
+
+def web_project_key(project: str, extension: str) -> str:
+    """The project's page (``html``) or its PyPI JSON (``json``), showing the latest version."""
+    return f"{WEB_PREFIX}latest/{project}.{extension}"
+
+
+def web_version_key(project: str, version: str, extension: str) -> str:
+    return f"{WEB_PREFIX}versions/{project}/{version}.{extension}"
+
+
+def web_state_key(project: str) -> str:
+    """What the web pages of ``project`` were rendered from (per-version signatures)."""
+    return f"{WEB_PREFIX}state/{project}.json"
+
+
+def catalog_key(shard: int) -> str:
+    return f"{WEB_PREFIX}catalog/{shard:02d}.json"
+
+
 def is_index_key(key: str) -> bool:
     """Whether ``key`` is derived data written by the reindex Lambda."""
     return key.startswith(INDEX_PREFIX)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from support.apigw import http_event
 from support.dists import sdist_bytes, wheel_bytes
+from support.indexing import publish
 from support.s3events import handle_concurrently, s3_event, sns_envelope, sqs_event
 
 from serverless_pypi import config, layout
@@ -22,21 +23,6 @@ from serverless_pypi.storage import Bucket
 
 JSON = "application/vnd.pypi.simple.v1+json"
 UPLOAD_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
-
-
-@pytest.fixture
-def reindex(settings: config.Settings, bucket: Bucket) -> ReindexApp:
-    return ReindexApp(settings, bucket)
-
-
-@pytest.fixture
-def api(settings: config.Settings, bucket: Bucket) -> ApiApp:
-    return ApiApp(settings, bucket)
-
-
-def publish(bucket: Bucket, reindex: ReindexApp, key: str, data: bytes) -> None:
-    bucket.client.put_object(Bucket=bucket.name, Key=key, Body=data)
-    reindex.handle(s3_event(bucket.name, key))
 
 
 def remove(bucket: Bucket, reindex: ReindexApp, key: str) -> None:
@@ -349,6 +335,12 @@ def test_page_near_the_response_limit_is_logged(
     assert {r.key for r in warned} == {  # type: ignore[attr-defined]
         layout.project_page_key("pkg", "html"),
         layout.project_page_key("pkg", "json"),
+        # The web pages (serverless_pypi.web) are stored pages too, bound by the same limit.
+        layout.web_project_key("pkg", "html"),
+        layout.web_project_key("pkg", "json"),
+        layout.web_version_key("pkg", "1.1", "html"),
+        layout.web_version_key("pkg", "1.1", "json"),
+        layout.web_state_key("pkg"),
     }
 
 

@@ -21,13 +21,21 @@ def _dist_name(name: str) -> str:
 
 
 def metadata_text(
-    name: str, version: str, requires: tuple[str, ...] = (), requires_python: str | None = None
+    name: str,
+    version: str,
+    requires: tuple[str, ...] = (),
+    requires_python: str | None = None,
+    *,
+    headers: tuple[str, ...] = (),
+    description: str = "",
 ) -> str:
+    """Core metadata; ``headers`` are extra lines (``Summary: …``), ``description`` the body."""
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Requires-Dist: {r}" for r in requires]
-    return "\n".join(lines) + "\n\n"
+    lines += headers
+    return "\n".join(lines) + "\n\n" + description
 
 
 def _record_line(path: str, data: bytes) -> str:
@@ -43,6 +51,8 @@ def wheel_bytes(
     requires_python: str | None = None,
     payload: bytes = b"",
     modules: dict[str, bytes] | None = None,
+    headers: tuple[str, ...] = (),
+    description: str = "",
 ) -> bytes:
     """A pure-Python wheel whose module ``<name>`` has ``VERSION`` (and ``modules``: more
     top-level files, path → source)."""
@@ -51,7 +61,9 @@ def wheel_bytes(
     files = {
         **(modules or {}),
         f"{dist}/__init__.py": f"VERSION = {version!r}\n".encode(),
-        f"{info}/METADATA": metadata_text(name, version, requires, requires_python).encode(),
+        f"{info}/METADATA": metadata_text(
+            name, version, requires, requires_python, headers=headers, description=description
+        ).encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
         b"Tag: py3-none-any\n",
     }
@@ -114,7 +126,13 @@ def backend_source(name: str, version: str, requires: tuple[str, ...] = ()) -> s
 
 
 def sdist_bytes(
-    name: str, version: str, *, requires: tuple[str, ...] = (), backend: str | None = None
+    name: str,
+    version: str,
+    *,
+    requires: tuple[str, ...] = (),
+    backend: str | None = None,
+    headers: tuple[str, ...] = (),
+    description: str = "",
 ) -> bytes:
     """A PEP 625 sdist (``.tar.gz``) that builds offline through its in-tree backend, or with
     ``backend``: through that installed backend module, which the build must fetch."""
@@ -126,7 +144,9 @@ def sdist_bytes(
         else f'[build-system]\nrequires = ["{backend}"]\nbuild-backend = "{backend}"\n'
     )
     files = {
-        "PKG-INFO": metadata_text(name, version, requires).encode(),
+        "PKG-INFO": metadata_text(
+            name, version, requires, headers=headers, description=description
+        ).encode(),
         "pyproject.toml": build_system.encode(),
     }
     if backend is None:

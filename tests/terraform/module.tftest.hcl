@@ -118,7 +118,7 @@ run "defaults" {
     error_message = "Unexpected default environment values for the API function."
   }
   assert {
-    condition     = toset(keys(aws_apigatewayv2_route.api)) == toset(["GET /", "HEAD /", "GET /simple", "HEAD /simple", "GET /simple/{proxy+}", "HEAD /simple/{proxy+}", "GET /files/{proxy+}", "HEAD /files/{proxy+}"])
+    condition     = toset(keys(aws_apigatewayv2_route.api)) == toset(["GET /", "HEAD /", "GET /simple", "HEAD /simple", "GET /simple/{proxy+}", "HEAD /simple/{proxy+}", "GET /files/{proxy+}", "HEAD /files/{proxy+}", "GET /project/{proxy+}", "HEAD /project/{proxy+}", "GET /pypi/{proxy+}", "HEAD /pypi/{proxy+}"])
     error_message = "With uploads off the routes must be the read routes only."
   }
   assert {
@@ -251,7 +251,7 @@ run "uploads_behind_authorizer" {
   }
 
   assert {
-    condition     = toset(keys(aws_apigatewayv2_route.api)) == toset(["GET /", "HEAD /", "GET /simple", "HEAD /simple", "GET /simple/{proxy+}", "HEAD /simple/{proxy+}", "GET /files/{proxy+}", "HEAD /files/{proxy+}", "POST /", "POST /legacy", "POST /legacy/{proxy+}"])
+    condition     = toset(keys(aws_apigatewayv2_route.api)) == toset(["GET /", "HEAD /", "GET /simple", "HEAD /simple", "GET /simple/{proxy+}", "HEAD /simple/{proxy+}", "GET /files/{proxy+}", "HEAD /files/{proxy+}", "GET /project/{proxy+}", "HEAD /project/{proxy+}", "GET /pypi/{proxy+}", "HEAD /pypi/{proxy+}", "POST /", "POST /legacy", "POST /legacy/{proxy+}"])
     error_message = "With uploads on, POST / and POST /legacy must be routed too."
   }
   assert {

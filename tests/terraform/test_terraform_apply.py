@@ -40,7 +40,14 @@ NAME = "acme-pypi"  # examples/complete's default name
 READ_ROUTES = {
     f"{method} {path}"
     for method in ("GET", "HEAD")
-    for path in ("/", "/simple", "/simple/{proxy+}", "/files/{proxy+}")
+    for path in (
+        "/",
+        "/simple",
+        "/simple/{proxy+}",
+        "/files/{proxy+}",
+        "/project/{proxy+}",
+        "/pypi/{proxy+}",
+    )
 }
 UPLOAD_ROUTES = {"POST /", "POST /legacy", "POST /legacy/{proxy+}"}
 OIDC_ROUTES = {"GET /_/oidc/{proxy+}", "POST /_/oidc/{proxy+}"}  # trusted publishing is on

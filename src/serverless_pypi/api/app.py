@@ -28,7 +28,7 @@ from serverless_pypi import (
     render,
     status,
 )
-from serverless_pypi.api import auth, gateway, negotiation
+from serverless_pypi.api import auth, gateway, negotiation, web
 from serverless_pypi.api.gateway import HttpError, Request, Response
 from serverless_pypi.api.negotiation import Format, choose, choose_from_query
 from serverless_pypi.errors import StoreUnavailable, TooLarge
@@ -88,12 +88,15 @@ class ApiApp:
 
     def _respond(self, event: Any) -> tuple[Response, str | None]:
         method = path = None
+        request: Request | None = None
         try:
             request = gateway.parse_event(event)
             method, path = request.method, "/" + "/".join(request.segments)
             response = self.route(request)
         except HttpError as exc:
             response = gateway.text(exc.status, exc.message, exc.headers)
+            if exc.status == 404 and request is not None:
+                response = web.not_found(request, exc.message) or response
         except StoreUnavailable as exc:
             status = gateway.status_for(exc)
             log.error("storage error", extra={"reason": exc.message, "status": status})
@@ -117,6 +120,8 @@ class ApiApp:
             auth.require_reader(request.authorizer)
         if not segments:
             self._require_read(request)
+            if web.wants_page(request):
+                return web.welcome(self.bucket, request, basic_auth=self.settings.auth == "basic")
             return gateway.redirect(302, _with_query("simple/", request))
         head, *rest = segments
         if head == "simple":
@@ -130,6 +135,12 @@ class ApiApp:
         elif head == "files" and len(rest) == 2 and not request.trailing_slash:
             self._require_read(request)
             return self.file(request, rest[0], rest[1])
+        elif head == "project" and 1 <= len(rest) <= 2:
+            self._require_read(request)
+            return web.project_page(self.bucket, request, tuple(rest))
+        elif head == "pypi" and 2 <= len(rest) <= 3 and rest[-1] == "json":
+            self._require_read(request)
+            return web.pypi_json(self.bucket, request, tuple(rest[:-1]))
         raise HttpError(404, "Not found.")
 
     def _oidc_routes(self) -> OidcRoutes:

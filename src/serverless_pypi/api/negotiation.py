@@ -61,6 +61,25 @@ def choose(accept: str | None) -> tuple[Format, str] | None:
     return None if best is None else (best[3], best[4])
 
 
+_BROWSER_TYPES = ("text/html", "application/xhtml+xml")
+_SIMPLE_PREFIX = "application/vnd.pypi.simple."
+
+
+def is_browser(accept: str | None) -> bool:
+    """Whether ``Accept`` is a browser's: it names text/html (or XHTML) with q > 0 and no
+    simple-API media type. pip, uv, poetry and pdm name the simple types; curl sends ``*/*``;
+    both keep the protocol answers."""
+    named = False
+    for item in (accept or "")[:MAX_ACCEPT_LENGTH].split(","):
+        media, *params = item.split(";")
+        media = media.strip().lower()
+        if media.startswith(_SIMPLE_PREFIX):
+            return False
+        q = _quality(params)
+        named = named or (media in _BROWSER_TYPES and q is not None and q > 0.0)
+    return named
+
+
 def choose_from_query(value: str) -> tuple[Format, str] | None:
     """``?format=<media type>`` overrides ``Accept`` (handy in a browser).
 

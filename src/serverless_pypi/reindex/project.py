@@ -22,6 +22,7 @@ from serverless_pypi.reindex.objectfacts import open_object
 from serverless_pypi.reindex.observe import Observed, observe_keys
 from serverless_pypi.reindex.state import Page, RenderedState
 from serverless_pypi.storage import Bucket
+from serverless_pypi.web import index as web_index
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class ProjectDocument(RenderedState[ProjectFiles]):
         super().__init__(
             bucket,
             layout.project_doc_key(project),
-            marker_key=layout.project_page_key(project, "json"),
+            marker_key=layout.web_state_key(project),
         )
         self.project = project
 
@@ -109,12 +110,17 @@ class ProjectDocument(RenderedState[ProjectFiles]):
         """The project's pages: where other page kinds (web pages, status) hook in."""
         html_key = layout.project_page_key(self.project, "html")
         json_key = layout.project_page_key(self.project, "json")
+        entries = page_files(state) if state else []
+        # The human pages and the PyPI JSON API; their state is the marker, written last.
+        web = web_index.pages(self.bucket, self.project, state, entries)
         if not state:
-            return [Page(html_key, None), Page(json_key, None)]
-        entries, shown = page_files(state), state.status
+            return [*web.pages, Page(html_key, None), Page(json_key, None), web.state]
+        shown = state.status
         return [
+            *web.pages,
             Page(html_key, render.project_html(self.project, entries, shown).encode(), HTML_TYPE),
             Page(json_key, render.project_json(self.project, entries, shown).encode(), JSON_TYPE),
+            web.state,
         ]
 
 
