@@ -298,3 +298,21 @@ def test_file_requests_trust_a_marker_read_for_a_few_seconds(
     assert get(api, file_url)["statusCode"] == 302  # read 0 s ago: still trusted
     clock[0] += app_module.STATUS_CACHE_SECONDS
     assert get(api, file_url)["statusCode"] == 404
+
+
+@pytest.mark.usefixtures("indexed")
+def test_quarantine_takes_the_web_pages_and_the_pypi_json_away_until_reactivated(
+    bucket: Bucket, reindex: ReindexApp, api: ApiApp
+) -> None:
+    """The PyPI JSON API is where Renovate and Dependabot look: a quarantined release must not
+    be offered there either, nor on the project's page for people."""
+    urls = ("/pypi/pkg/json", "/pypi/pkg/1.0/json", "/project/pkg/")
+    assert [get(api, url, "text/html")["statusCode"] for url in urls] == [200, 200, 200]
+
+    set_status(bucket, reindex, "pkg", ProjectStatus(Status.QUARANTINED, "malware"))
+    assert [get(api, url, "text/html")["statusCode"] for url in urls] == [404, 404, 404]
+
+    set_status(bucket, reindex, "pkg", status.ACTIVE)
+    assert [get(api, url, "text/html")["statusCode"] for url in urls] == [200, 200, 200]
+    released = json.loads(get(api, "/pypi/pkg/json")["body"])
+    assert [f["filename"] for f in released["urls"]] == [WHEEL]

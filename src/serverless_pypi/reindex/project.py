@@ -111,8 +111,11 @@ class ProjectDocument(RenderedState[ProjectFiles]):
         html_key = layout.project_page_key(self.project, "html")
         json_key = layout.project_page_key(self.project, "json")
         entries = page_files(state) if state else []
-        # The human pages and the PyPI JSON API; their state is the marker, written last.
-        web = web_index.pages(self.bucket, self.project, state, entries)
+        # The human pages and the PyPI JSON API; their state is the marker, written last. A
+        # quarantined project has none (as if it had no files), so neither a person nor a
+        # Renovate-style bot is offered a version that cannot be installed.
+        offered = entries if state.status.offers_files else []
+        web = web_index.pages(self.bucket, self.project, state, offered)
         if not state:
             return [*web.pages, Page(html_key, None), Page(json_key, None), web.state]
         shown = state.status
