@@ -186,7 +186,7 @@ def synthetic_files(project: str, count: int) -> ProjectFiles:
     per version one sdist and nine platform wheels (long filenames, like real ones)."""
     rng = random.Random(count)
     dist = dist_name(project)
-    files: ProjectFiles = {}
+    files = ProjectFiles()
     i = 0
     version_index = 0
     while i < count:
