@@ -96,9 +96,10 @@ resource "aws_lambda_function" "reindex" {
 
   environment {
     variables = {
-      SERVERLESS_PYPI_BUCKET    = local.bucket_name
-      SERVERLESS_PYPI_LOG_LEVEL = var.log_level
-      SERVERLESS_PYPI_QUEUE_URL = aws_sqs_queue.reindex.url
+      SERVERLESS_PYPI_BUCKET          = local.bucket_name
+      SERVERLESS_PYPI_LOG_LEVEL       = var.log_level
+      SERVERLESS_PYPI_QUEUE_URL       = aws_sqs_queue.reindex.url
+      SERVERLESS_PYPI_WEB_IMAGE_HOSTS = join(",", var.web_image_hosts)
     }
   }
   kms_key_arn = var.kms_key_arn

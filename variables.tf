@@ -371,6 +371,18 @@ variable "reindex_max_receive_count" {
   }
 }
 
+variable "web_image_hosts" {
+  type        = list(string)
+  description = "Hosts whose images (https only) the web pages may show in a project's rendered description, e.g. a badge service; other remote images are dropped, since a private index is often offline and a remote image tells its host who reads the page."
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = length(var.web_image_hosts) <= 50 && alltrue([for h in var.web_image_hosts : can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", h))])
+    error_message = "web_image_hosts must be at most 50 lowercase host names (no scheme, port or wildcard)."
+  }
+}
+
 variable "layer_requirements" {
   type        = list(string)
   description = "pip requirements of the dependency layer; null: the pinned set in src/lambda_build.py."

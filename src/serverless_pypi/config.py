@@ -35,6 +35,8 @@ UPSTREAM_PAGE_TTL = "SERVERLESS_PYPI_UPSTREAM_PAGE_TTL"
 UPSTREAM_COPY_FUNCTION = "SERVERLESS_PYPI_UPSTREAM_COPY_FUNCTION"
 #: The reindex queue, where a full rebuild sends its batches of projects (issue 15).
 QUEUE_URL = "SERVERLESS_PYPI_QUEUE_URL"
+#: Hosts whose images a rendered long description may show (comma-separated; none by default).
+WEB_IMAGE_HOSTS = "SERVERLESS_PYPI_WEB_IMAGE_HOSTS"
 # The Cognito authorizer's (``serverless_pypi.authorizer``).
 USER_POOL_ID = "SERVERLESS_PYPI_USER_POOL_ID"
 CLIENT_ID = "SERVERLESS_PYPI_CLIENT_ID"
@@ -59,7 +61,7 @@ API_ENV_VARS = frozenset(
     | {TRUSTED_PUBLISHERS, OIDC_AUDIENCE, UPLOAD_TOKEN_KEY_ID, UPLOAD_TOKEN_TTL}
     | {UPLOAD_PERMISSIONS}
 )
-REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL, QUEUE_URL})
+REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL, QUEUE_URL, WEB_IMAGE_HOSTS})
 #: The upstream copy function reads the bucket and the upstream's address (file URLs must be
 #: on its scheme).
 UPSTREAM_COPY_ENV_VARS = frozenset({BUCKET, LOG_LEVEL, UPSTREAM_INDEX_URL})
@@ -267,6 +269,8 @@ class Settings:
     oidc_allow_loopback_http: bool = False
     #: The reindexer only: the queue a full rebuild fans out over (None: rebuild in-process).
     queue_url: str | None = None
+    #: The reindexer only: hosts whose images the web pages' descriptions may show.
+    web_image_hosts: tuple[str, ...] = ()
 
 
 def _index_url(url: str | None) -> str | None:
@@ -373,7 +377,27 @@ def load_reindex(environ: Mapping[str, str] | None = None) -> Settings:
         region=load_region(env),
         log_level=choice(env, LOG_LEVEL, LOG_LEVELS, "INFO", upper=True),
         queue_url=optional_string(env, QUEUE_URL),
+        web_image_hosts=image_hosts(optional_string(env, WEB_IMAGE_HOSTS) or ""),
     )
+
+
+#: A host name as a description's image URL names it (lowercase, no port, no wildcard).
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+MAX_WEB_IMAGE_HOSTS = 50
+
+
+def image_hosts(raw: str) -> tuple[str, ...]:
+    """``img.shields.io,badgen.net`` → the hosts, checked; a bad one is a ``ConfigError``."""
+    hosts = tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+    if len(hosts) > MAX_WEB_IMAGE_HOSTS:
+        raise ConfigError(f"{WEB_IMAGE_HOSTS}: at most {MAX_WEB_IMAGE_HOSTS} hosts")
+    for host in hosts:
+        if not _HOST.match(host):
+            raise ConfigError(f"{WEB_IMAGE_HOSTS}: {host[:100]!r} is not a host name")
+    return hosts
 
 
 # -- the authorizer ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ moto). What a browser shows is checked in tests/e2e/test_e2e_browser.py."""
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from support.dists import sdist_bytes, sdist_filename, wheel_bytes, wheel_filena
 from support.indexing import publish
 from support.s3events import s3_event
 
-from serverless_pypi import layout
+from serverless_pypi import config, layout
 from serverless_pypi.api.app import ApiApp
 from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.storage import Bucket
@@ -276,3 +277,27 @@ def test_a_large_sdist_is_not_read_again_for_its_description(
     publish(bucket, reindex, f"gadget/{sdist_filename('gadget', '0.3')}", data)
     page = get(api, "/project/gadget/")["body"]
     assert "No description." in page and "gadget-0.3.tar.gz" in page
+
+
+def test_images_of_an_allowed_host_stay_and_others_go(
+    api: ApiApp, bucket: Bucket, settings: config.Settings
+) -> None:
+    """``web_image_hosts`` (a badge service, say) is the one way a remote image stays."""
+    allowing = ReindexApp(replace(settings, web_image_hosts=("img.shields.io",)), bucket)
+    description = (
+        "![ci](https://img.shields.io/badge/ci-passing-green) "
+        "![plain](http://img.shields.io/badge/x) "
+        "![other](https://tracker.example/pixel.png) "
+        "![sub](https://evil.img.shields.io.example/p.png)"
+    )
+    headers = ("Description-Content-Type: text/markdown",)
+    data = wheel_bytes("Badged", "1.0", headers=headers, description=description)
+    try:
+        publish(bucket, allowing, f"badged/{wheel_filename('badged', '1.0')}", data)
+        page = get(api, "/project/badged/")["body"]
+    finally:
+        ReindexApp(settings, bucket)  # the container's setting back to none allowed
+    assert 'src="https://img.shields.io/badge/ci-passing-green"' in page
+    assert "http://img.shields.io" not in page  # https only
+    assert "tracker.example" not in page and "evil.img.shields.io" not in page
+    assert 'alt="other"' in page and 'alt="plain"' in page

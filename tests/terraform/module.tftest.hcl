@@ -91,7 +91,7 @@ run "defaults" {
     error_message = "The API function's environment must be exactly config.API_ENV_VARS."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.reindex.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_LOG_LEVEL", "SERVERLESS_PYPI_QUEUE_URL"])
+    condition     = toset(keys(aws_lambda_function.reindex.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_LOG_LEVEL", "SERVERLESS_PYPI_QUEUE_URL", "SERVERLESS_PYPI_WEB_IMAGE_HOSTS"])
     error_message = "The reindex function's environment must be exactly config.REINDEX_ENV_VARS."
   }
   assert {
@@ -834,4 +834,26 @@ run "concurrency_fits_the_reserved_concurrency" {
   }
 
   expect_failures = [aws_lambda_event_source_mapping.reindex]
+}
+
+run "web_image_hosts" {
+  command = plan
+
+  variables {
+    web_image_hosts = ["img.shields.io", "badgen.net"]
+  }
+
+  assert {
+    condition     = aws_lambda_function.reindex.environment[0].variables.SERVERLESS_PYPI_WEB_IMAGE_HOSTS == "img.shields.io,badgen.net"
+    error_message = "The allowed image hosts reach the reindex function, which renders the pages."
+  }
+}
+
+run "rejects_bad_web_image_hosts" {
+  command = plan
+
+  variables {
+    web_image_hosts = ["https://img.shields.io"]
+  }
+  expect_failures = [var.web_image_hosts]
 }

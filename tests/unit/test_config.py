@@ -43,3 +43,28 @@ def test_reindex_reads_only_its_variables() -> None:
     assert config.load_reindex(env) == expected
     with pytest.raises(config.ConfigError):
         config.load_reindex({config.LOG_LEVEL: "INFO"})
+
+
+def test_web_image_hosts_are_checked_host_names() -> None:
+    env = {config.BUCKET: "b", config.WEB_IMAGE_HOSTS: " img.shields.io, Badgen.net ,"}
+    assert config.load_reindex(env).web_image_hosts == ("img.shields.io", "badgen.net")
+    assert config.load_reindex({config.BUCKET: "b"}).web_image_hosts == ()
+    for bad in ("https://img.shields.io", "*.example.com", "host:443", "a b", "x" * 300):
+        with pytest.raises(config.ConfigError, match=config.WEB_IMAGE_HOSTS):
+            config.load_reindex({config.BUCKET: "b", config.WEB_IMAGE_HOSTS: bad})
+    with pytest.raises(config.ConfigError, match="at most"):
+        config.image_hosts(",".join(f"h{i}.example" for i in range(51)))
+
+
+def test_serve_web_image_host_flag_is_checked() -> None:
+    import argparse
+
+    from serverless_pypi.local import options
+
+    parser = argparse.ArgumentParser()
+    options.add_arguments(parser)
+    argv = ["--web-image-host", "Img.Shields.io", "--web-image-host", "badgen.net"]
+    parsed = options.from_arguments(parser.parse_args(argv))
+    assert parsed.web_image_hosts == ("img.shields.io", "badgen.net")
+    with pytest.raises(config.ConfigError, match="not a host name"):
+        options.from_arguments(parser.parse_args(["--web-image-host", "https://x.example"]))

@@ -27,6 +27,7 @@ class Options:
     s3_port: int = 0  # the embedded S3 emulator's; 0: a free one
     upstream_index_url: str | None = None
     upstream_block: tuple[str, ...] = ()
+    web_image_hosts: tuple[str, ...] = ()  # images the web pages' descriptions may show
     upstream_min_age: str | None = None
     upstream_page_ttl: str | None = None
     trusted_publishers: Path | None = None  # JSON list, as the Terraform input
@@ -71,6 +72,15 @@ def _block_glob(raw: str) -> str:
 
 
 def _add_upstream_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--web-image-host",
+        dest="web_image_hosts",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="let the web pages show images from HOST (https) in descriptions, e.g. "
+        "img.shields.io; other remote images are dropped; repeatable",
+    )
     parser.add_argument(
         "--upstream-index-url",
         default=None,
@@ -223,6 +233,7 @@ def from_arguments(args: argparse.Namespace) -> Options:
         s3_port=args.s3_port,
         upstream_index_url=args.upstream_index_url,
         upstream_block=tuple(args.upstream_block),
+        web_image_hosts=config.image_hosts(",".join(args.web_image_hosts)),
         upstream_min_age=args.upstream_min_age,
         upstream_page_ttl=args.upstream_page_ttl,
         trusted_publishers=args.trusted_publishers,

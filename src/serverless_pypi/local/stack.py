@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -223,7 +223,7 @@ def _start_embedded(
         )
     running.settings = settings
     api = api_factory(settings)
-    reindex = reindex_factory(settings)
+    reindex = reindex_factory(replace(settings, web_image_hosts=options.web_image_hosts))
 
     restored = restore(emulator.s3, DEFAULT_BUCKET, data)
     log.info(
@@ -269,7 +269,7 @@ def _start_external(
     settings = settings_for(options, options.bucket, options.endpoint_url, "off")
     running.settings = settings
     api = api_factory(settings)
-    reindex = reindex_factory(settings)
+    reindex = reindex_factory(replace(settings, web_image_hosts=options.web_image_hosts))
     # No events arrive from a bucket we did not wire up: build the derived index now.
     reindex.rebuild_all()
     with _port_of("--port", options.host, options.port):

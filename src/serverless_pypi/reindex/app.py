@@ -22,6 +22,7 @@ from serverless_pypi.reindex import batch, events, fanout, rebuild
 from serverless_pypi.reindex.project import ProjectIndex
 from serverless_pypi.reindex.root import RebuildReport, RootIndex
 from serverless_pypi.storage import Bucket, make_client
+from serverless_pypi.web import readme
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class ReindexApp:
         self.settings = settings
         self.bucket = bucket or Bucket(make_client(settings), settings.bucket)
         self.root = RootIndex(self.bucket)
+        readme.allow_image_hosts(settings.web_image_hosts)
         if queue is None and settings.queue_url:
             queue = fanout.make_queue(settings.queue_url, settings.region)
         #: Where ``{"reindex": "*"}`` sends its batches of projects (None: rebuild here).
