@@ -25,6 +25,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PACKAGE_DIR = HERE / "serverless_pypi"
 
+#: Runtime dependencies of the command line alone (never imported by a Lambda handler, see
+#: tests/cli/test_cli_boundary.py), so never in the layer.
+CLI_ONLY_REQUIREMENTS = frozenset({"tqdm"})
+
 #: The layer's contents, pinned in full (transitive dependencies too) so that a rebuild on another
 #: day or machine gives the same zip. The Terraform module hashes this file, so a change here
 #: rebuilds and redeploys the layer.

@@ -63,6 +63,10 @@ class _CurrentStdout:
         sys.stdout.flush()
 
 
+#: ``serverless_pypi.audit``'s logger (named here so that this module imports nothing of ours).
+AUDIT_LOGGER = "serverless_pypi.audit"
+
+
 def setup(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:
     """Configure the package logger; calling again changes the level and the stream."""
     logger = logging.getLogger("serverless_pypi")
@@ -77,4 +81,6 @@ def setup(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:
     assert isinstance(handler, logging.StreamHandler)
     handler.setStream(stream or _CurrentStdout())
     logger.setLevel(level)
+    # The audit trail is kept whatever the level (a caller such as the CLI may lower it after).
+    logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)
     return logger

@@ -339,10 +339,10 @@ class ApiApp:
         token = tokens.token_password(request.header("authorization"))
         if token is not None:  # user __token__: an upload token, checked here (not Cognito)
             grant = self._oidc_routes().upload_grant(token)
-            facts["publisher"] = grant.who
+            facts["publisher"] = grant.name
         elif mode == "authenticated" or self.settings.auth == "basic":
             grant = auth.require_uploader(request.authorizer, self.settings.upload_permissions)
-            facts["user"] = grant.who
+            facts["user"] = grant.name
         if grant is not None:
             log.info("upload by", extra={"uploader": grant.who})
         if len(request.body) > MAX_UPLOAD_BYTES:

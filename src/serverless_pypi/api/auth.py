@@ -87,8 +87,8 @@ def require_uploader(authorizer: Mapping[str, Any], permissions: Permissions = (
 
     found = require_reader(authorizer)
     if found.uploader:
-        return Grant(f"User {found.username!r}", None)
+        return Grant(f"User {found.username!r}", None, found.username)
     globs = group_globs(found.groups, permissions)
     if not globs:
         raise HttpError(403, f"User {found.username!r} may read but not upload.")
-    return Grant(f"User {found.username!r}", globs)
+    return Grant(f"User {found.username!r}", globs, found.username)

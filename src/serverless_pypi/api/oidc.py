@@ -78,7 +78,9 @@ class OidcRoutes:
             raise HttpError(401, exc.message) from None
         except tokens.KeyUnavailable as exc:
             raise HttpError(503, exc.message) from None
-        return Grant(f"Trusted publisher {granted.publisher!r}", granted.projects)
+        return Grant(
+            f"Trusted publisher {granted.publisher!r}", granted.projects, granted.publisher
+        )
 
     def mint(self, request: Request) -> Response:
         from serverless_pypi.publishing import oidc, tokens

@@ -14,10 +14,12 @@ Permissions = tuple[tuple[str, tuple[str, ...]], ...]
 @dataclass(frozen=True, slots=True)
 class Grant:
     """``who`` (for messages and logs: a username or a trusted publisher) may upload the
-    projects matching ``projects``; None: every project."""
+    projects matching ``projects``; None: every project. ``name`` is the bare username or
+    publisher, as the audit trail records it."""
 
     who: str
     projects: tuple[str, ...] | None
+    name: str = ""
 
     def check(self, project: str) -> None:
         if self.projects is not None and not matches_any(project, self.projects):
