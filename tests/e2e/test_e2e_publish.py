@@ -21,7 +21,14 @@ def bucket_keys(index: LocalIndex) -> set[str]:
 
 
 def wait_indexed(index: LocalIndex, project: str, filename: str) -> dict[str, object]:
-    wait_for(lambda: filename in index.project_files(project), what=f"{filename} indexed")
+    """Until the reindexer has indexed the file: a page made from a listing (before the first
+    index of a project) names the file but has no hash yet."""
+
+    def hashed() -> bool:
+        entry = index.project_files(project).get(filename)
+        return isinstance(entry, dict) and bool(entry.get("hashes"))
+
+    wait_for(hashed, what=f"{filename} indexed")
     return index.project_files(project)[filename]
 
 
