@@ -1,15 +1,13 @@
 """The local HTTP server: each request becomes a payload-2.0 event for the API handler.
 
 It is threaded: requests (and keep-alive connections) are served concurrently. The reindex
-handler is fed by the queue poller (``sqs.py``), never by a request to this server; the ``sns``
-route remains for an HTTP subscriber that a caller may still mount.
-Paths under ``/_local/`` are reserved for the server itself and never reach the API handler
-(no project or API route can start with ``_``).
+handler is fed by the queue poller (``sqs.py``), never by a request to this server.
+Paths under ``/_local/`` are reserved (a 404 that never reaches the authorizer or the API
+handler; no project or API route can start with ``_``).
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import socket
 import ssl
@@ -17,7 +15,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -27,22 +24,12 @@ from serverless_pypi.local.context import LocalContext
 log = logging.getLogger("serverless_pypi.local")
 
 RESERVED_PREFIX = "/_local/"
-#: The largest body read for a reserved path (an SNS message is at most 256 KiB).
-MAX_MESSAGE_BYTES = 1024 * 1024
 Handler = Callable[[dict[str, Any], Any], Any]
-
-
-@dataclass(frozen=True)
-class SnsRoute:
-    """Where the SNS subscription posts (a path with a secret token), and what answers it."""
-
-    path: str
-    handle: Callable[[bytes], tuple[int, str]]
 
 
 def listen(host: str, port: int) -> socket.socket:
     """A listening socket, so that the server's URL is known before the server is made (the
-    SNS subscription it serves needs that URL). Bound as ``HTTPServer`` binds its own."""
+    API's settings name it). Bound as ``HTTPServer`` binds its own."""
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -68,7 +55,7 @@ def loopback_url(address: tuple[Any, ...], scheme: str = "http") -> str:
 
 class LocalServer(ThreadingHTTPServer):
     """A threaded HTTP server bound to one API handler and (optionally) the Lambda authorizer
-    that runs before it and one SNS subscription."""
+    that runs before it."""
 
     daemon_threads = True  # keep-alive connections must not hold up shutdown
 
@@ -79,7 +66,6 @@ class LocalServer(ThreadingHTTPServer):
         *,
         region: str = "us-east-1",
         authorizer: Handler | None = None,
-        sns: SnsRoute | None = None,
         tls: ssl.SSLContext | None = None,
     ) -> None:
         self.address_family = listener.family
@@ -87,9 +73,8 @@ class LocalServer(ThreadingHTTPServer):
         self.region = region
         #: ``serve --auth``: the Lambda authorizer, called before the API for every request.
         self.authorizer = authorizer
-        self.sns = sns
         #: ``serve --tls-cert``: connections that start a TLS handshake get HTTPS; plain ones
-        #: may only reach ``/_local/`` (moto's SNS deliveries, which speak http).
+        #: get a 400 that says so.
         self.tls = tls
         address = listener.getsockname()
         super().__init__(address[:2], _RequestHandler, bind_and_activate=False)
@@ -152,8 +137,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         path = self.path.partition("?")[0]
-        if path.startswith(RESERVED_PREFIX):
-            path = RESERVED_PREFIX + "…"  # the SNS path carries a secret token
         status = self._serve(request_id)
         log.info(
             "http",
@@ -173,19 +156,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
             raw_path, _ = events.split_target(self.path)
         except events.BadRequest:
             return self._text(400, "Bad request: malformed request target.")
-        reserved = raw_path.startswith(RESERVED_PREFIX)
-        if (
-            self.server.tls is not None
-            and not reserved
-            and not isinstance(self.connection, ssl.SSLSocket)
-        ):
+        if self.server.tls is not None and not isinstance(self.connection, ssl.SSLSocket):
             self.close_connection = True
             return self._text(400, "Bad request: this server speaks HTTPS.")
-        body = self._read_body(MAX_MESSAGE_BYTES if reserved else events.MAX_BODY_BYTES)
+        if raw_path.startswith(RESERVED_PREFIX):
+            self.close_connection = True  # its body, if any, is never read
+            return self._text(404, "Not found.")
+        body = self._read_body(events.MAX_BODY_BYTES)
         if body is None:
             return self._last_status
-        if reserved:
-            return self._serve_sns(raw_path, body)
 
         request = events.HttpRequest(
             method=self.command,
@@ -245,16 +224,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
             log.exception("authorizer failed")
             return events.AUTHORIZER_FAILED
         return events.apply_verdict(event, result)
-
-    def _serve_sns(self, raw_path: str, body: bytes) -> int:
-        sns = self.server.sns
-        path_ok = sns is not None and hmac.compare_digest(raw_path.encode(), sns.path.encode())
-        if sns is None or not path_ok:
-            return self._text(404, "Not found.")
-        if self.command != "POST":
-            return self._text(405, "Method not allowed.", [("Allow", "POST")])
-        status, message = sns.handle(body)
-        return self._text(status, message)
 
     def _read_body(self, limit: int) -> bytes | None:
         """The request body by Content-Length, or ``None`` after answering an error."""
