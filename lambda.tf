@@ -100,6 +100,9 @@ resource "aws_lambda_function" "reindex" {
       SERVERLESS_PYPI_LOG_LEVEL       = var.log_level
       SERVERLESS_PYPI_QUEUE_URL       = aws_sqs_queue.reindex.url
       SERVERLESS_PYPI_WEB_IMAGE_HOSTS = join(",", var.web_image_hosts)
+      # The upstream proxy's pages are rendered by this function (upstream.tf).
+      SERVERLESS_PYPI_UPSTREAM_INDEX_URL = local.upstream_enabled ? var.upstream_index_url : ""
+      SERVERLESS_PYPI_UPSTREAM_MIN_AGE   = var.upstream_min_age
     }
   }
   kms_key_arn = var.kms_key_arn

@@ -23,6 +23,11 @@ output "index_write_deny_statement" {
   value       = local.index_write_deny_statement
 }
 
+output "upstream_write_deny_statement" {
+  description = "With upstream_index_url: the bucket policy statement denying writes under .upstream/ to every principal but the API, the upstream copy function and index_admin_role_arns (null without the proxy). In the module's bucket policy when it creates the bucket; with create_bucket = false add it to your bucket's policy beside index_write_deny_statement."
+  value       = local.upstream_enabled ? local.upstream_write_deny_statement : null
+}
+
 output "topic_arn" {
   description = "ARN of the SNS topic that receives the bucket's object created and removed events."
   value       = aws_sns_topic.events.arn

@@ -14,13 +14,15 @@ locals {
   upstream_files_arn           = "${local.bucket_arn}/${local.upstream_prefix}files/*"
   upstream_copy_function_count = local.upstream_enabled ? 1 : 0
 
-  # The API writes the page cache and METADATA, never the copies; it may start a copy.
+  # The API writes the fetched documents and METADATA, never the copies (the copy function's)
+  # nor the pages (the reindex function renders them from the documents, under .index/); it
+  # may start a copy.
   upstream_api_statements = local.upstream_enabled ? [
     {
       Sid    = "WriteUpstreamCache"
       Effect = "Allow"
       Action = ["s3:PutObject"]
-      Resource = [for part in ["pages", "projects", "metadata"] :
+      Resource = [for part in ["projects", "metadata"] :
       "${local.bucket_arn}/${local.upstream_prefix}${part}/*"]
     },
     {

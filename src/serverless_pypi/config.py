@@ -61,7 +61,9 @@ API_ENV_VARS = frozenset(
     | {TRUSTED_PUBLISHERS, OIDC_AUDIENCE, UPLOAD_TOKEN_KEY_ID, UPLOAD_TOKEN_TTL}
     | {UPLOAD_PERMISSIONS}
 )
-REINDEX_ENV_VARS = frozenset({BUCKET, LOG_LEVEL, QUEUE_URL, WEB_IMAGE_HOSTS})
+REINDEX_ENV_VARS = frozenset(
+    {BUCKET, LOG_LEVEL, QUEUE_URL, WEB_IMAGE_HOSTS, UPSTREAM_INDEX_URL, UPSTREAM_MIN_AGE}
+)
 #: The upstream copy function reads the bucket and the upstream's address (file URLs must be
 #: on its scheme).
 UPSTREAM_COPY_ENV_VARS = frozenset({BUCKET, LOG_LEVEL, UPSTREAM_INDEX_URL})
@@ -378,6 +380,9 @@ def load_reindex(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=choice(env, LOG_LEVEL, LOG_LEVELS, "INFO", upper=True),
         queue_url=optional_string(env, QUEUE_URL),
         web_image_hosts=image_hosts(optional_string(env, WEB_IMAGE_HOSTS) or ""),
+        # The upstream proxy's pages are rendered here, from the documents the API caches.
+        upstream_index_url=_index_url(http_url(env, UPSTREAM_INDEX_URL)),
+        upstream_min_age=duration(env, UPSTREAM_MIN_AGE, default=0, high=MAX_UPSTREAM_MIN_AGE),
     )
 
 

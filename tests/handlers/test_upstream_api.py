@@ -18,12 +18,14 @@ import pytest
 from support.apigw import http_event
 from support.dists import wheel_bytes, wheel_filename
 from support.fake_upstream import FakeUpstream
+from support.s3events import s3_body, s3_event, sqs_event
 
 from serverless_pypi import config, layout
 from serverless_pypi.api.app import ApiApp
 from serverless_pypi.reindex.app import ReindexApp
 from serverless_pypi.storage import Bucket
 from serverless_pypi.upstream import cache, client
+from serverless_pypi.upstream import pages as upstream_pages
 from serverless_pypi.upstream.copy import CopyJob, copy_file
 from serverless_pypi.upstream.proxy import STALE_HEADER, Upstream
 
@@ -62,6 +64,33 @@ def make_app(
 
     app._upstream = Upstream(settings, bucket, dispatch=dispatch, clock=clock or Clock())
     return app, jobs
+
+
+def reindexer(
+    bucket: Bucket, fake: FakeUpstream, clock: Clock | None = None, **overrides: Any
+) -> ReindexApp:
+    """The reindex function with the proxy's settings (it renders the upstream pages)."""
+    settings = config.Settings(bucket=bucket.name, upstream_index_url=fake.index_url, **overrides)
+    app = ReindexApp(settings, bucket)
+    assert app.upstream is not None
+    app.upstream.clock = clock or Clock()
+    return app
+
+
+def deliver_documents(reindex: ReindexApp, bucket: Bucket) -> None:
+    """What the queue does after the API cached documents: their events, as one SQS batch."""
+    documents = sorted(keys(bucket, cache.doc_key("")[: -len(".json")]))
+    reindex.handle(sqs_event(s3_body(bucket.name, *documents)), None)
+
+
+def rendered(app: ApiApp, bucket: Bucket, fake: FakeUpstream, project: str) -> dict[str, Any]:
+    """The project's page once the reindexer rendered what the first request cached."""
+    first = page(app, project)
+    deliver_documents(reindexer(bucket, fake), bucket)
+    assert set(upstream_pages.EXTENSIONS) == {
+        k.rpartition(".")[2] for k in keys(bucket, layout.project_page_key(project, ""))
+    }
+    return first
 
 
 def call(app: ApiApp, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -111,26 +140,50 @@ def test_cached_page_is_one_s3_read_and_upstream_is_not_asked_again(
     bucket: Bucket, fake: FakeUpstream
 ) -> None:
     app, _ = make_app(bucket, fake)
-    page(app, "idna")
+    first = rendered(app, bucket, fake, "idna")
     asked = len(fake.requests)
     calls: list[str] = []
     bucket.client.meta.events.register(
         "before-call.s3", lambda model, **_: calls.append(model.name)
     )
-    page(app, "idna")
-    # The private page (absent) and then the cached upstream page.
-    assert calls == ["GetObject", "GetObject"]
+    assert page(app, "idna") == first
+    # The served key holds the upstream page: one read, like a private page.
+    assert calls == ["GetObject"]
     assert len(fake.requests) == asked
+
+
+def test_before_the_reindexer_renders_a_page_is_fetched_again(
+    bucket: Bucket, fake: FakeUpstream
+) -> None:
+    app, _ = make_app(bucket, fake)
+    first = page(app, "idna")
+    assert not keys(bucket, layout.INDEX_PREFIX)  # the API never writes .index/
+    asked = len(fake.requests)
+    assert page(app, "idna") == first
+    assert len(fake.requests) == asked + 1
+
+
+def test_a_leftover_upstream_page_is_not_served_without_the_proxy(
+    bucket: Bucket, fake: FakeUpstream
+) -> None:
+    app, _ = make_app(bucket, fake)
+    rendered(app, bucket, fake, "idna")
+    plain = ApiApp(config.Settings(bucket=bucket.name), bucket)
+    assert call(plain, "GET", "/simple/idna/")["statusCode"] == 404
 
 
 def test_page_is_refetched_after_the_ttl(bucket: Bucket, fake: FakeUpstream) -> None:
     clock = Clock()
     app, _ = make_app(bucket, fake, clock)
-    page(app, "idna")
+    rendered(app, bucket, fake, "idna")
     fake.add_wheel("idna", "3.1")
     assert len(page(app, "idna")["files"]) == 1
     clock.now += config.DEFAULT_UPSTREAM_PAGE_TTL + 1
     assert len(page(app, "idna")["files"]) == 2
+    deliver_documents(reindexer(bucket, fake), bucket)  # the refreshed document's event
+    asked = len(fake.requests)
+    assert len(page(app, "idna")["files"]) == 2
+    assert len(fake.requests) == asked
 
 
 def test_upstream_404_is_ours(bucket: Bucket, fake: FakeUpstream) -> None:
@@ -203,9 +256,13 @@ def test_cooldown_hides_young_files_and_files_without_upload_time(
 
 def test_cooldown_change_rerenders_the_cached_page(bucket: Bucket, fake: FakeUpstream) -> None:
     app, _ = make_app(bucket, fake)
-    assert len(page(app, "requests")["files"]) == 2
+    assert len(rendered(app, bucket, fake, "requests")["files"]) == 2
     cooled, _ = make_app(bucket, fake, upstream_min_age=86400)
     assert len(page(cooled, "requests")["files"]) == 1
+    deliver_documents(reindexer(bucket, fake, upstream_min_age=86400), bucket)
+    asked = len(fake.requests)
+    assert len(page(cooled, "requests")["files"]) == 1
+    assert len(fake.requests) == asked  # rendered with the cooldown by the reindexer
 
 
 # -- files ------------------------------------------------------------------------------------
@@ -213,7 +270,7 @@ def test_first_download_redirects_upstream_then_the_bucket(
     bucket: Bucket, fake: FakeUpstream
 ) -> None:
     app, jobs = make_app(bucket, fake)
-    page(app, "idna")
+    rendered(app, bucket, fake, "idna")  # an upstream page at the served key is not private
     path = "/files/.upstream/" + wheel_filename("idna", "3.0")
     first = call(app, "GET", path)
     assert first["statusCode"] == 302
@@ -280,12 +337,13 @@ def test_without_upstream_the_prefix_is_not_served(bucket: Bucket, fake: FakeUps
 
 
 # -- outages ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("stored_page", [True, False], ids=["rendered", "document-only"])
 def test_outage_serves_the_last_good_page_marked_stale(
-    bucket: Bucket, fake: FakeUpstream, caplog: pytest.LogCaptureFixture
+    bucket: Bucket, fake: FakeUpstream, caplog: pytest.LogCaptureFixture, stored_page: bool
 ) -> None:
     clock = Clock()
     app, _ = make_app(bucket, fake, clock)
-    fresh = page(app, "idna")
+    fresh = rendered(app, bucket, fake, "idna") if stored_page else page(app, "idna")
     fake.stop()
     clock.now += config.DEFAULT_UPSTREAM_PAGE_TTL + 1
     response = call(app, "GET", "/simple/idna/", headers={"Accept": JSON})
@@ -473,13 +531,158 @@ def test_authentication_covers_proxied_projects(
 def test_reindex_events_about_the_cache_are_ignored_quietly(
     bucket: Bucket, fake: FakeUpstream, settings: config.Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from support.s3events import s3_event
-
     app, _ = make_app(bucket, fake)
     page(app, "idna")
     call(app, "GET", "/files/.upstream/" + wheel_filename("idna", "3.0"))
     cached = sorted(keys(bucket, layout.UPSTREAM_PREFIX))
-    assert len(cached) == 4  # document, two pages, the copy
-    ReindexApp(settings, bucket).handle(s3_event(bucket.name, *cached), None)
+    assert len(cached) == 2  # the document and the copy; pages are the reindexer's
+    ReindexApp(settings, bucket).handle(s3_event(bucket.name, *cached), None)  # no proxy
     assert not keys(bucket, layout.INDEX_PREFIX)
+    reindexer(bucket, fake).handle(s3_event(bucket.name, *cached), None)  # SNS delivery
+    assert keys(bucket, layout.INDEX_PREFIX) == {
+        layout.project_page_key("idna", extension) for extension in upstream_pages.EXTENSIONS
+    }
     assert "ignored object" not in caplog.text
+
+
+# -- upstream pages at the served keys (the reindexer's) --------------------------------------
+def _upload_private(bucket: Bucket, project: str = "idna", version: str = "0.1") -> str:
+    filename = wheel_filename(project, version)
+    bucket.client.put_object(
+        Bucket=bucket.name, Key=f"{project}/{filename}", Body=wheel_bytes(project, version)
+    )
+    return filename
+
+
+def _served_files(app: ApiApp, project: str = "idna") -> list[str]:
+    return [f["filename"] for f in page(app, project)["files"]]
+
+
+def test_a_private_page_is_never_replaced_by_an_upstream_render(
+    bucket: Bucket, fake: FakeUpstream
+) -> None:
+    app, _ = make_app(bucket, fake)
+    page(app, "idna")  # the document is cached while idna is not private yet
+    private = _upload_private(bucket)
+    reindex = reindexer(bucket, fake)
+    reindex.rebuild_project("idna")
+    deliver_documents(reindex, bucket)  # the upstream document's event comes late
+    assert _served_files(app) == [private]
+
+
+def test_a_private_upload_replaces_an_upstream_page(bucket: Bucket, fake: FakeUpstream) -> None:
+    app, _ = make_app(bucket, fake)
+    rendered(app, bucket, fake, "idna")
+    private = _upload_private(bucket)
+    reindex = reindexer(bucket, fake)
+    reindex.handle(sqs_event(s3_body(bucket.name, f"idna/{private}")), None)
+    assert _served_files(app) == [private]
+    upstream_file = "/files/.upstream/" + wheel_filename("idna", "3.0")
+    assert call(app, "GET", upstream_file)["statusCode"] == 404
+    deliver_documents(reindex, bucket)  # a redelivered upstream event changes nothing
+    assert _served_files(app) == [private]
+
+
+def test_one_batch_with_both_events_serves_the_private_page(
+    bucket: Bucket, fake: FakeUpstream
+) -> None:
+    app, _ = make_app(bucket, fake)
+    page(app, "idna")
+    private = _upload_private(bucket)
+    body = s3_body(bucket.name, cache.doc_key("idna"), f"idna/{private}")
+    reindexer(bucket, fake).handle(sqs_event(body), None)
+    assert _served_files(app) == [private]
+
+
+class _PrivateUploadBeforeFirstWrite:
+    """A bucket whose first page write by the upstream renderer is preceded by a private
+    upload and its reindex: the interleaving between the renderer's checks and its write."""
+
+    def __init__(self, bucket: Bucket, on_first_put: Any) -> None:
+        self._bucket = bucket
+        self._on_first_put = on_first_put
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bucket, name)
+
+    def put(self, *args: Any, **kwargs: Any) -> str:
+        if self._on_first_put is not None:
+            hook, self._on_first_put = self._on_first_put, None
+            hook()
+        return self._bucket.put(*args, **kwargs)
+
+
+@pytest.mark.parametrize("before", [False, True], ids=["no-page-yet", "upstream-page-there"])
+def test_a_private_page_written_between_check_and_write_wins(
+    bucket: Bucket, fake: FakeUpstream, before: bool
+) -> None:
+    app, _ = make_app(bucket, fake)
+    clock = Clock()
+    if before:
+        rendered(app, bucket, fake, "idna")
+        clock.now += config.DEFAULT_UPSTREAM_PAGE_TTL + 1
+        app, _ = make_app(bucket, fake, clock)
+        fake.add_wheel("idna", "3.1")
+    page(app, "idna")  # (re)fetched: a newer document, whose event is handled below
+    reindex = reindexer(bucket, fake, clock)
+    private: list[str] = []
+
+    def private_upload() -> None:
+        private.append(_upload_private(bucket))
+        reindexer(bucket, fake).rebuild_project("idna")
+
+    assert reindex.upstream is not None
+    reindex.upstream.bucket = _PrivateUploadBeforeFirstWrite(bucket, private_upload)  # type: ignore[assignment]
+    deliver_documents(reindex, bucket)
+    assert private
+    assert _served_files(app) == private
+    for extension in upstream_pages.EXTENSIONS:
+        head = bucket.head(layout.project_page_key("idna", extension))
+        assert head is not None and upstream_pages.stored_page(head.metadata) is None
+
+
+def test_removing_the_last_private_file_lets_the_upstream_serve_again(
+    bucket: Bucket, fake: FakeUpstream
+) -> None:
+    app, _ = make_app(bucket, fake)
+    private = _upload_private(bucket)
+    reindex = reindexer(bucket, fake)
+    reindex.rebuild_project("idna")
+    assert _served_files(app) == [private]
+    bucket.client.delete_object(Bucket=bucket.name, Key=f"idna/{private}")
+    event = s3_body(bucket.name, f"idna/{private}", event="ObjectRemoved:Delete")
+    reindex.handle(sqs_event(event), None)
+    assert _served_files(app) == [wheel_filename("idna", "3.0")]
+
+
+def test_a_verifying_rebuild_leaves_upstream_pages_alone(
+    bucket: Bucket, fake: FakeUpstream
+) -> None:
+    app, _ = make_app(bucket, fake)
+    _upload_private(bucket, "requests")
+    reindex = reindexer(bucket, fake)
+    reindex.rebuild_all()
+    rendered(app, bucket, fake, "idna")
+    before = {k: bucket.head(k) for k in keys(bucket, layout.project_page_key("idna", ""))}
+    report = reindex.rebuild_all(verify=True)
+    assert report.differences == []
+    assert {k: bucket.head(k) for k in before} == before
+    root = json.loads(call(app, "GET", "/simple/", headers={"Accept": JSON})["body"])
+    assert [p["name"] for p in root["projects"]] == ["requests"]
+
+
+def test_upstream_document_events_are_checked(
+    bucket: Bucket, fake: FakeUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Events naming odd keys under the document prefix, or documents that lie, render
+    nothing; nothing fails."""
+    app, _ = make_app(bucket, fake)
+    page(app, "idna")
+    bucket.put(cache.doc_key("Not_Canonical"), b"x", "application/json")
+    bucket.put(cache.doc_key("requests"), gzip.compress(b'{"project": "idna"}'), "x")
+    bucket.put(cache.doc_key("broken"), b"not gzip", "x")
+    odd = [cache.doc_key("Not_Canonical"), cache.doc_key("requests"), cache.doc_key("broken")]
+    odd += [layout.UPSTREAM_PREFIX + "projects/.json", layout.UPSTREAM_PREFIX + "projects/x"]
+    answer = reindexer(bucket, fake).handle(sqs_event(s3_body(bucket.name, *odd)), None)
+    assert answer == {"batchItemFailures": []}
+    assert not keys(bucket, layout.INDEX_PREFIX)

@@ -91,7 +91,7 @@ run "defaults" {
     error_message = "The API function's environment must be exactly config.API_ENV_VARS."
   }
   assert {
-    condition     = toset(keys(aws_lambda_function.reindex.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_LOG_LEVEL", "SERVERLESS_PYPI_QUEUE_URL", "SERVERLESS_PYPI_WEB_IMAGE_HOSTS"])
+    condition     = toset(keys(aws_lambda_function.reindex.environment[0].variables)) == toset(["SERVERLESS_PYPI_BUCKET", "SERVERLESS_PYPI_LOG_LEVEL", "SERVERLESS_PYPI_QUEUE_URL", "SERVERLESS_PYPI_WEB_IMAGE_HOSTS", "SERVERLESS_PYPI_UPSTREAM_INDEX_URL", "SERVERLESS_PYPI_UPSTREAM_MIN_AGE"])
     error_message = "The reindex function's environment must be exactly config.REINDEX_ENV_VARS."
   }
   assert {

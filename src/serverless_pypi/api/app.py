@@ -33,6 +33,7 @@ from serverless_pypi.api.gateway import HttpError, Request, Response
 from serverless_pypi.api.negotiation import Format, choose, choose_from_query
 from serverless_pypi.errors import StoreUnavailable, TooLarge
 from serverless_pypi.storage import Bucket, make_client
+from serverless_pypi.upstream import pages as upstream_pages
 
 if TYPE_CHECKING:
     from serverless_pypi.api.oidc import OidcRoutes
@@ -199,11 +200,13 @@ class ApiApp:
         fmt, media_type = self._negotiate(request)
         extension = "json" if fmt is Format.JSON else "html"
         content_type = negotiation.content_type(fmt, media_type)
-        stored = self.bucket.get(layout.project_page_key(project, extension))
-        if stored is not None:
+        stored = self.bucket.read(layout.project_page_key(project, extension))
+        upstream_page = None if stored is None else upstream_pages.stored_page(stored[1].metadata)
+        if stored is not None and upstream_page is None:  # a private page
             return gateway.page(request, stored[0], content_type, PAGE_CACHE, gzipped=True)
-        if self.settings.upstream_index_url:
-            proxied = self.upstream().page(request, project, fmt, content_type)
+        if self.settings.upstream_index_url:  # else an upstream page left over is not served
+            cached = None if stored is None or upstream_page is None else (stored[0], upstream_page)
+            proxied = self.upstream().page(request, project, fmt, content_type, cached)
             if proxied is not None:
                 return proxied
         listed = self._listed_page(project, fmt)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from serverless_pypi import config, logs, names
-from serverless_pypi.reindex import batch, events, fanout, rebuild
+from serverless_pypi.reindex import batch, events, fanout, rebuild, upstream_pages
 from serverless_pypi.reindex.project import ProjectIndex
 from serverless_pypi.reindex.root import RebuildReport, RootIndex
 from serverless_pypi.storage import Bucket, make_client
@@ -50,6 +50,14 @@ class ReindexApp:
             queue = fanout.make_queue(settings.queue_url, settings.region)
         #: Where ``{"reindex": "*"}`` sends its batches of projects (None: rebuild here).
         self.queue = queue
+        #: Renders the upstream proxy's pages (``upstream_index_url``), None without a proxy.
+        self.upstream = (
+            upstream_pages.UpstreamPages(
+                self.bucket, settings.upstream_index_url, settings.upstream_min_age
+            )
+            if settings.upstream_index_url
+            else None
+        )
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         with logs.request_scope(getattr(context, "aws_request_id", None)):
@@ -57,17 +65,21 @@ class ReindexApp:
                 return self._manual(event[MANUAL_KEY], verify=event.get(VERIFY_KEY) is True)
             if batch.is_sqs(event):
                 retry_soon = self.queue.retry_soon if self.queue is not None else None
-                return batch.handle(self.bucket, self.root, event, retry_soon)
+                return batch.handle(self.bucket, self.root, event, retry_soon, self.upstream)
             return self._events(event)
 
     def _events(self, event: Any) -> dict[str, Any]:
         parsed = events.parse(event)
+        upstream = upstream_pages.take_documents(parsed, self.settings.bucket)
         by_project = events.keys_by_project(parsed, self.settings.bucket)
         outcomes = {
             project: ProjectIndex(self.bucket, project).update(keys)
             for project, keys in sorted(by_project.items())
         }
         report = self.root.reconcile(outcomes) if outcomes else RebuildReport()
+        if self.upstream is not None:
+            for project in sorted(upstream):
+                self.upstream.render(project)
         result = {
             "changes": len(parsed.changes),
             "skipped": parsed.skipped,

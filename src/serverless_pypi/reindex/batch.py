@@ -17,15 +17,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from serverless_pypi import names
-from serverless_pypi.reindex import events, rebuild
+from serverless_pypi.reindex import events, rebuild, upstream_pages
 from serverless_pypi.reindex.project import Outcome, ProjectIndex
 from serverless_pypi.reindex.root import RebuildReport, RootIndex
 from serverless_pypi.storage import Bucket
 
 log = logging.getLogger(__name__)
+Result = TypeVar("Result")
 
 SQS_SOURCE = "aws:sqs"
 #: Projects of one batch brought up to date at once (threads waiting on S3).
@@ -56,6 +57,8 @@ class Work:
     #: Projects to rebuild from a listing, with the spellings the fan-out found.
     rebuild: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     owners: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: Projects whose cached upstream documents were written (``upstream_pages``).
+    upstream: set[str] = field(default_factory=set)
     changes: int = 0
     skipped: int = 0
 
@@ -102,6 +105,9 @@ def collect(records: Iterable[Any], bucket: str) -> Work:
         elif body is not None:
             parsed = events.parse_body(body)
             work.changes += len(parsed.changes)
+            for project in upstream_pages.take_documents(parsed, bucket):
+                work.upstream.add(project)
+                work.owners[project].add(message_id)
             for project, keys in events.keys_by_project(parsed, bucket).items():
                 work.keys[project] |= keys
                 work.owners[project].add(message_id)
@@ -118,19 +124,20 @@ class BatchReport:
 
 
 def _each_project(
-    work: Work, apply: Callable[[str], Outcome], workers: int
-) -> tuple[dict[str, Outcome], list[str]]:
-    outcomes: dict[str, Outcome] = {}
+    projects: list[str], apply: Callable[[str], Result], workers: int
+) -> tuple[dict[str, Result], list[str]]:
+    outcomes: dict[str, Result] = {}
     failed: list[str] = []
 
-    def one(project: str) -> tuple[str, Outcome | None]:
+    def one(project: str) -> tuple[str, Result | None]:
         try:
             return project, apply(project)
         except Exception:  # one project's failure must not fail the others' messages
             log.exception("could not reindex a project", extra={"project": project})
             return project, None
 
-    projects = work.projects()
+    if not projects:
+        return outcomes, failed
     with ThreadPoolExecutor(max(1, min(workers, len(projects))), "batch") as pool:
         for project, outcome in pool.map(one, projects):
             if outcome is None:
@@ -141,9 +148,15 @@ def _each_project(
 
 
 def apply(
-    bucket: Bucket, root: RootIndex, work: Work, *, workers: int = PROJECT_WORKERS
+    bucket: Bucket,
+    root: RootIndex,
+    work: Work,
+    *,
+    workers: int = PROJECT_WORKERS,
+    upstream: upstream_pages.UpstreamPages | None = None,
 ) -> BatchReport:
-    """One document update per project (a few at once), then one root update for all."""
+    """One document update per project (a few at once), then one root update for all; then
+    the upstream pages of the batch (after the private pages, which they never replace)."""
 
     def bring_up_to_date(project: str) -> Outcome:
         if project in work.rebuild:  # a listing sees every key an event could name
@@ -151,7 +164,7 @@ def apply(
             return rebuild.rebuild_outcome(bucket, project, spellings=spellings)[1]
         return ProjectIndex(bucket, project).update(work.keys[project])
 
-    outcomes, failed = _each_project(work, bring_up_to_date, workers) if work.owners else ({}, [])
+    outcomes, failed = _each_project(work.projects(), bring_up_to_date, workers)
     report = RebuildReport()
     if outcomes:
         try:
@@ -159,6 +172,9 @@ def apply(
         except Exception:  # the documents are current: a redelivery only redoes the root
             log.exception("could not update the root index", extra={"projects": len(outcomes)})
             failed.extend(outcomes)
+    if upstream is not None:
+        _, failed_upstream = _each_project(sorted(work.upstream), upstream.render, workers)
+        failed.extend(failed_upstream)
     failed_messages = sorted({m for project in failed for m in work.owners[project]})
     return BatchReport(failed_messages, work.projects(), sorted(failed), report)
 
@@ -179,11 +195,12 @@ def handle(
     root: RootIndex,
     event: Mapping[str, Any],
     retry_soon: Callable[[list[str]], None] | None = None,
+    upstream: upstream_pages.UpstreamPages | None = None,
 ) -> dict[str, Any]:
     """An SQS batch → the response the event source mapping reads (``ReportBatchItemFailures``:
     only the messages listed are retried, after ``retry_soon`` shortened their wait)."""
     work = collect(event["Records"], bucket.name)
-    report = apply(bucket, root, work)
+    report = apply(bucket, root, work, upstream=upstream)
     if report.failed_messages and retry_soon is not None:
         retry_soon(_receipt_handles(event["Records"], report.failed_messages))
     log.info(

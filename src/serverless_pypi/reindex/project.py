@@ -22,6 +22,7 @@ from serverless_pypi.reindex.objectfacts import open_object
 from serverless_pypi.reindex.observe import Observed, observe_keys
 from serverless_pypi.reindex.state import Page, RenderedState
 from serverless_pypi.storage import Bucket
+from serverless_pypi.upstream.pages import stored_page
 from serverless_pypi.web import index as web_index
 
 log = logging.getLogger(__name__)
@@ -309,9 +310,11 @@ class ProjectIndex:
             return
         if etag is not None:
             self.document.publish(state, etag, just_written=True)
-        else:  # no document: the pages must not exist
+        else:  # no document: the pages must not exist (upstream pages are not its pages)
             for page in pages:
-                self.bucket.delete(page.key)
+                head = self.bucket.head(page.key)
+                if head is not None and stored_page(head.metadata) is None:
+                    self.bucket.delete(page.key)
 
     def update(self, keys: Iterable[str]) -> Outcome:
         """An event named ``keys``: look at each and bring the document in line (a status

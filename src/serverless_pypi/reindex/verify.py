@@ -18,6 +18,7 @@ from serverless_pypi import layout
 from serverless_pypi.documents import FileRecord
 from serverless_pypi.reindex.state import Page
 from serverless_pypi.storage import Bucket
+from serverless_pypi.upstream.pages import stored_page
 
 METADATA_TYPE = "application/octet-stream"
 
@@ -61,9 +62,12 @@ def page_differences(bucket: Bucket, pages: Iterable[Page]) -> list[str]:
     """The pages whose stored objects do not show what ``pages`` render."""
     found: list[str] = []
     for page in pages:
-        stored = bucket.get(page.key)
+        read = bucket.read(page.key)
+        stored = None if read is None else (read[0], read[1].etag)
         if page.body is None:
-            if stored is not None:
+            # A project without private files may be served from the upstream proxy, whose
+            # pages live at the same keys (``upstream.pages``): those are not the document's.
+            if read is not None and stored_page(read[1].metadata) is None:
                 found.append(f"{page.key}: exists for a project without files")
         elif stored is None:
             found.append(f"{page.key}: missing")

@@ -3,8 +3,8 @@
 - ``projects/<name>.json``: every validated file of the upstream page (before the cooldown), the
   time it was fetched and the upstream's ETag, gzipped: what file downloads and stale pages are
   served from;
-- ``pages/<name>.html`` / ``.json``: our rendered pages, gzipped, with the fetch time and the
-  settings they were rendered with in their user metadata, so a fresh page is one S3 read;
+- (the rendered pages are not here: the reindex function renders them from the document into
+  the served keys, ``upstream.pages``;)
 - ``files/<name>/<filename>``: copies of upstream files, sha256-checked (``copy``);
 - ``metadata/<name>/<filename>.metadata``: the wheels' METADATA, sha256-checked.
 """
@@ -16,24 +16,14 @@ import json
 import zlib
 from dataclasses import dataclass
 
+from serverless_pypi import names
 from serverless_pypi.layout import UPSTREAM_PREFIX
 from serverless_pypi.storage import Bucket
 from serverless_pypi.upstream.parse import UpstreamFile, files_from_json
 
-#: The path segment of upstream file URLs: ``/files/.upstream/<filename>``.
-URL_SEGMENT = UPSTREAM_PREFIX.rstrip("/")
-FETCHED_META = "fetched"
-FINGERPRINT_META = "fingerprint"
-#: Bumped when the rendering changes, so pages of the older kind are re-rendered.
-RENDER_VERSION = 1
-
 
 def doc_key(project: str) -> str:
     return f"{UPSTREAM_PREFIX}projects/{project}.json"
-
-
-def page_key(project: str, extension: str) -> str:
-    return f"{UPSTREAM_PREFIX}pages/{project}.{extension}"
 
 
 def file_key(project: str, filename: str) -> str:
@@ -44,9 +34,13 @@ def metadata_key(project: str, filename: str) -> str:
     return f"{UPSTREAM_PREFIX}metadata/{project}/{filename}.metadata"
 
 
-def fingerprint(min_age: int) -> str:
-    """What a rendered page depends on besides the upstream's answer."""
-    return f"v{RENDER_VERSION}:min-age={min_age}"
+def project_of_doc_key(key: str) -> str | None:
+    """The project whose document ``key`` is (an event names it), else None."""
+    prefix = doc_key("")[: -len(".json")]
+    if not key.startswith(prefix) or not key.endswith(".json"):
+        return None
+    project = key[len(prefix) : -len(".json")]
+    return project if project and names.canonical(project) == project else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,38 +89,3 @@ def load_document(bucket: Bucket, project: str, upstream: str) -> Document | Non
         etag=etag if isinstance(etag, str) and etag.isprintable() and len(etag) < 200 else None,
         files=tuple(files_from_json(raw.get("files"), project, upstream)),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class CachedPage:
-    body: bytes  # gzipped
-    fetched: float
-    fingerprint: str
-
-    def fresh(self, now: float, ttl: int, wanted: str) -> bool:
-        return self.fingerprint == wanted and 0 <= now - self.fetched < ttl
-
-
-def store_page(
-    bucket: Bucket, project: str, extension: str, text: str, fetched: float, rendered_with: str
-) -> bytes:
-    body = _gzip(text.encode())
-    bucket.put(
-        page_key(project, extension),
-        body,
-        "application/octet-stream",
-        metadata={FETCHED_META: str(int(fetched)), FINGERPRINT_META: rendered_with},
-    )
-    return body
-
-
-def load_page(bucket: Bucket, project: str, extension: str) -> CachedPage | None:
-    stored = bucket.read(page_key(project, extension))
-    if stored is None:
-        return None
-    body, info = stored
-    try:
-        fetched = float(info.metadata.get(FETCHED_META, ""))
-    except ValueError:
-        fetched = 0.0
-    return CachedPage(body, fetched, info.metadata.get(FINGERPRINT_META, ""))

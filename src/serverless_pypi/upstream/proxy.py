@@ -1,11 +1,13 @@
 """The upstream proxy: project pages and files of projects that have no private file.
 
-The API asks this module only after the private page was not found. Private always wins, on
-the whole name: before the upstream is asked (a cold page or one older than the TTL), every
+The API reads one key per project page (``layout.project_page_key``); it asks this module when
+there is none, or when the one there is an upstream page (``upstream.pages``). A fresh upstream
+page is served as it is: one S3 read, like a private page. Private always wins, on the whole
+name: before the upstream is asked (no page, or one older than ``upstream_page_ttl``), every
 spelling of the name in the bucket is listed, and any prefix makes the project private (the
-caller then serves it from the bucket only). Between refreshes a cached upstream page is served
-in one S3 read; a private upload takes over as soon as the reindex function has written its
-page (it is read first), and at the latest after ``upstream_page_ttl``.
+caller then serves it from the bucket only). A fetched page is served from memory, and its
+validated document stored under ``.upstream/``; the reindex function renders the stored pages
+from it (``reindex.upstream_pages``), never over a private page, since only it writes ``.index/``.
 
 Pages carry our own file URLs (``/files/.upstream/<filename>``): a first download is redirected
 to the upstream's URL and a copy is started (``copy``); once kept, a download is a presigned
@@ -18,17 +20,16 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from urllib.parse import quote
 
 from packaging.utils import NormalizedName
 
-from serverless_pypi import catalog, config, layout, names, render
+from serverless_pypi import catalog, config, layout, names
 from serverless_pypi.api import gateway
 from serverless_pypi.api.gateway import HttpError, Request, Response
 from serverless_pypi.api.negotiation import Format
 from serverless_pypi.errors import UpstreamUnavailable
 from serverless_pypi.storage import Bucket
-from serverless_pypi.upstream import cache, client, parse, policy
+from serverless_pypi.upstream import cache, client, pages, parse, policy
 from serverless_pypi.upstream.copy import CopyJob, Dispatcher, dispatcher_for
 
 log = logging.getLogger(__name__)
@@ -39,39 +40,6 @@ STALE_HEADER = "X-Upstream-Stale"
 PAGE_CACHE = "no-cache"
 METADATA_CACHE = "max-age=86400"
 _EXTENSIONS = {Format.JSON: "json", Format.HTML: "html"}
-
-
-def file_url(filename: str) -> str:
-    """Our URL of an upstream file, relative to ``/simple/<project>/``."""
-    return f"../../files/{cache.URL_SEGMENT}/{quote(filename)}"
-
-
-def _page_files(files: Sequence[parse.UpstreamFile]) -> list[render.PageFile]:
-    page = []
-    for f in files:
-        dist = names.parse_filename(f.filename)
-        assert dist is not None  # checked by parse
-        page.append(
-            render.PageFile(
-                filename=f.filename,
-                url=file_url(f.filename),
-                version=str(dist.version),
-                size=f.size,
-                sha256=f.sha256,
-                requires_python=f.requires_python,
-                metadata_sha256=f.metadata_sha256,
-                yanked=f.yanked,
-                upload_time=f.upload_time,
-            )
-        )
-    return page
-
-
-def render_page(project: str, files: Sequence[parse.UpstreamFile], fmt: Format) -> str:
-    page_files = _page_files(files)
-    if fmt is Format.JSON:
-        return render.project_json(project, page_files)
-    return render.project_html(project, page_files)
 
 
 class Upstream:
@@ -91,7 +59,7 @@ class Upstream:
         self.bucket = bucket
         self.dispatch = dispatch or dispatcher_for(settings, bucket)
         self.clock = clock
-        self.fingerprint = cache.fingerprint(settings.upstream_min_age)
+        self.fingerprint = pages.fingerprint(settings.upstream_min_age)
 
     # -- decisions ------------------------------------------------------------------------
     def _check_not_blocked(self, project: str) -> None:
@@ -107,31 +75,33 @@ class Upstream:
 
     # -- pages ----------------------------------------------------------------------------
     def page(
-        self, request: Request, project: NormalizedName, fmt: Format, content_type: str
+        self,
+        request: Request,
+        project: NormalizedName,
+        fmt: Format,
+        content_type: str,
+        stored: tuple[bytes, pages.StoredPage] | None = None,
     ) -> Response | None:
-        """The upstream page of ``project``, which has no private page; None when the bucket
-        holds the project under some spelling (the caller serves it as private)."""
+        """The upstream page of ``project``; ``stored``: the upstream page at its key (gzipped,
+        and what its metadata says), None when there is none. None when the bucket holds the
+        project under some spelling (the caller serves it as private)."""
         self._check_not_blocked(project)
-        extension = _EXTENSIONS[fmt]
-        cached = cache.load_page(self.bucket, project, extension)
-        if cached is not None and cached.fresh(
+        if stored is not None and stored[1].fresh(
             self.clock(), self.settings.upstream_page_ttl, self.fingerprint
         ):
-            return gateway.page(request, cached.body, content_type, PAGE_CACHE, gzipped=True)
+            return gateway.page(request, stored[0], content_type, PAGE_CACHE, gzipped=True)
         if catalog.spellings(self.bucket, project):
             return None
         previous = cache.load_document(self.bucket, project, self.url)
         try:
             document = self._fetch(project, previous)
         except UpstreamUnavailable as exc:
-            if previous is None:
-                log.warning("upstream failed", extra={"project": project, "reason": exc.message})
-                raise
-            return self._stale(request, previous, fmt, content_type, exc)
+            return self._stale(request, project, stored, previous, fmt, content_type, exc)
         if document is None:
             return gateway.text(404, f"Not found: no project named {project!r} here or upstream.")
-        bodies = self._store(document)
-        return gateway.page(request, bodies[fmt], content_type, PAGE_CACHE, gzipped=True)
+        cache.store_document(self.bucket, document)  # the reindexer renders the stored pages
+        body = pages.render_page(project, self._visible(document.files), _EXTENSIONS[fmt])
+        return gateway.page(request, body.encode(), content_type, PAGE_CACHE)
 
     def _fetch(self, project: str, previous: cache.Document | None) -> cache.Document | None:
         page_url = f"{self.url}{project}/"
@@ -156,38 +126,33 @@ class Upstream:
             )
         return cache.Document(project, now, answer.etag, tuple(parsed.files))
 
-    def _store(self, document: cache.Document) -> dict[Format, bytes]:
-        """The document first (file downloads read it), then both pages."""
-        cache.store_document(self.bucket, document)
-        visible = self._visible(document.files)
-        return {
-            fmt: cache.store_page(
-                self.bucket,
-                document.project,
-                extension,
-                render_page(document.project, visible, fmt),
-                document.fetched,
-                self.fingerprint,
-            )
-            for fmt, extension in _EXTENSIONS.items()
-        }
-
     def _stale(
         self,
         request: Request,
-        document: cache.Document,
+        project: str,
+        stored: tuple[bytes, pages.StoredPage] | None,
+        previous: cache.Document | None,
         fmt: Format,
         content_type: str,
         exc: UpstreamUnavailable,
     ) -> Response:
-        """The last good page, with the cooldown as of now, marked stale."""
-        fetched = datetime.fromtimestamp(document.fetched, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        """The last good page, marked stale: the stored page as it is, else one rendered from
+        the cached document with the cooldown as of now; no page ever seen is the error."""
+        if stored is not None:
+            fetched_at = stored[1].fetched
+            response = gateway.page(request, stored[0], content_type, PAGE_CACHE, gzipped=True)
+        elif previous is not None:
+            fetched_at = previous.fetched
+            text = pages.render_page(project, self._visible(previous.files), _EXTENSIONS[fmt])
+            response = gateway.page(request, text.encode(), content_type, PAGE_CACHE)
+        else:
+            log.warning("upstream failed", extra={"project": project, "reason": exc.message})
+            raise exc
+        fetched = datetime.fromtimestamp(fetched_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         log.warning(
             "upstream failed; serving the last good page",
-            extra={"project": document.project, "reason": exc.message, "fetched": fetched},
+            extra={"project": project, "reason": exc.message, "fetched": fetched},
         )
-        body = render_page(document.project, self._visible(document.files), fmt).encode()
-        response = gateway.page(request, body, content_type, PAGE_CACHE)
         response.headers[STALE_HEADER] = fetched
         return response
 
@@ -201,7 +166,8 @@ class Upstream:
             raise HttpError(404, "Not found: no such file.")
         project = dist.project
         self._check_not_blocked(project)
-        if self.bucket.head(layout.project_page_key(project, "json")) is not None:
+        page = self.bucket.head(layout.project_page_key(project, "json"))
+        if page is not None and pages.stored_page(page.metadata) is None:
             raise HttpError(404, "Not found: this project is private; no upstream files.")
         if wants_metadata:
             return self._metadata(request, project, filename)
