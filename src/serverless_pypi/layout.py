@@ -13,9 +13,10 @@ INDEX_PREFIX = ".index/"
 #: Yank markers: ``.yanked/<key>`` holds the reason for yanking ``<key>``. Not derived data:
 #: it is the only record of a yank, so a full reindex reads it.
 YANK_PREFIX = ".yanked/"
-#: The upstream proxy's cache (``serverless_pypi.upstream.cache``): pages, documents, METADATA
-#: and copies of upstream files. Never a project (no name starts with "."), so a cached
-#: upstream file can never make a project private; written by the API and the copy function.
+#: The upstream proxy's cache (``serverless_pypi.upstream.cache``): documents, METADATA and
+#: copies of upstream files (the pages are rendered to the served keys under ``.index/``).
+#: Never a project (no name starts with "."), so a cached upstream file can never make a
+#: project private; written by the API and the copy function.
 UPSTREAM_PREFIX = ".upstream/"
 #: A yank marker's body is the reason, on one line, at most this many characters.
 MAX_YANK_REASON = 1000

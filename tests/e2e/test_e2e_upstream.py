@@ -141,6 +141,31 @@ def test_hostile_upstream_gives_clear_errors(
     assert not listed.get("Contents")
 
 
+def test_the_reindexer_renders_the_served_page_and_upstream_is_asked_once(
+    index: LocalIndex, upstream: FakeUpstream
+) -> None:
+    """Through the local server's own S3 → SNS → SQS → reindex chain: the first request caches
+    the document, the reindexer renders it to the served key, later requests read only that."""
+    status, first, _ = status_of(index.index_url + "helperlib/")
+    assert status == 200
+    s3 = index.s3()
+
+    def rendered() -> bool:
+        try:
+            head = s3.head_object(Bucket=index.bucket, Key=".index/pages/helperlib.html")
+        except s3.exceptions.ClientError:
+            return False
+        return "upstream-fetched" in head["Metadata"]
+
+    wait_for(rendered, what="the upstream page rendered by the reindexer")
+    asked = len(upstream.requests)
+    for _ in range(3):
+        assert status_of(index.index_url + "helperlib/")[:2] == (200, first)
+    assert len(upstream.requests) == asked
+    root = status_of(index.index_url)[1]
+    assert "helperlib" not in root  # the root lists private projects only
+
+
 # -- an outage, on a server and upstream of its own --------------------------------------------
 @pytest.fixture
 def outage(tmp_path: Path) -> Iterator[tuple[FakeUpstream, LocalIndex]]:

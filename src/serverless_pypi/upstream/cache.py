@@ -1,10 +1,9 @@
 """The upstream cache in the bucket, under ``layout.UPSTREAM_PREFIX`` (never a project prefix):
 
 - ``projects/<name>.json``: every validated file of the upstream page (before the cooldown), the
-  time it was fetched and the upstream's ETag, gzipped: what file downloads and stale pages are
-  served from;
-- (the rendered pages are not here: the reindex function renders them from the document into
-  the served keys, ``upstream.pages``;)
+  time it was fetched and the upstream's ETag, gzipped: what file downloads are served from,
+  and what the reindex function renders the project's pages from (into the served keys, see
+  ``upstream.pages``);
 - ``files/<name>/<filename>``: copies of upstream files, sha256-checked (``copy``);
 - ``metadata/<name>/<filename>.metadata``: the wheels' METADATA, sha256-checked.
 """
