@@ -492,8 +492,12 @@ run "upstream_off_by_default" {
     error_message = "Without the proxy the API role gets no cache or invoke permissions."
   }
   assert {
-    condition     = output.upstream_copy_function_name == null
-    error_message = "No copy function, no name."
+    condition     = output.upstream_copy_function_name == null && output.upstream_write_deny_statement == null
+    error_message = "No copy function, no name, and no .upstream/ statement."
+  }
+  assert {
+    condition     = aws_lambda_function.reindex.environment[0].variables["SERVERLESS_PYPI_UPSTREAM_INDEX_URL"] == ""
+    error_message = "Without the proxy the reindex function renders no upstream pages."
   }
 }
 
@@ -525,8 +529,19 @@ run "upstream_proxy" {
     error_message = "The API may invoke the copy function, and only it."
   }
   assert {
-    condition     = anytrue([for s in jsondecode(aws_iam_role_policy.api.policy).Statement : s.Sid == "WriteUpstreamCache" && s.Action == ["s3:PutObject"] && s.Resource == ["arn:aws:s3:::test-bucket/.upstream/pages/*", "arn:aws:s3:::test-bucket/.upstream/projects/*", "arn:aws:s3:::test-bucket/.upstream/metadata/*"]])
-    error_message = "The API writes the page cache and METADATA under .upstream/ only, never the copies."
+    condition     = anytrue([for s in jsondecode(aws_iam_role_policy.api.policy).Statement : s.Sid == "WriteUpstreamCache" && s.Action == ["s3:PutObject"] && s.Resource == ["arn:aws:s3:::test-bucket/.upstream/projects/*", "arn:aws:s3:::test-bucket/.upstream/metadata/*"]])
+    error_message = "The API writes the fetched documents and METADATA under .upstream/ only, never the pages (the reindex function's) nor the copies."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.reindex.environment[0].variables["SERVERLESS_PYPI_UPSTREAM_INDEX_URL"] == "https://pypi.org/simple/"
+      && aws_lambda_function.reindex.environment[0].variables["SERVERLESS_PYPI_UPSTREAM_MIN_AGE"] == "72h"
+    )
+    error_message = "The reindex function renders the upstream pages: it needs the upstream URL and the cooldown."
+  }
+  assert {
+    condition     = output.upstream_write_deny_statement.Sid == "DenyUpstreamCacheWritesExceptProxy" && output.upstream_write_deny_statement.Resource == ["arn:aws:s3:::test-bucket/.upstream/*"]
+    error_message = "The upstream_write_deny_statement output is the bucket policy's .upstream/ statement."
   }
   assert {
     condition     = alltrue([for s in jsondecode(aws_iam_role_policy.upstream_copy[0].policy).Statement : !contains(s.Action, "s3:PutObject") || s.Resource == ["arn:aws:s3:::test-bucket/.upstream/files/*"]])

@@ -509,7 +509,7 @@ def test_iam_least_privilege(stack: Stack) -> None:
     reindex = _statements(stack, f"{NAME}-reindex")
 
     assert _allowed(api, "s3:GetObject") == [f"{bucket_arn}/*"]
-    cache = [f"{bucket_arn}/.upstream/{part}/*" for part in ("pages", "projects", "metadata")]
+    cache = [f"{bucket_arn}/.upstream/{part}/*" for part in ("projects", "metadata")]
     assert _allowed(api, "s3:PutObject") == [f"{bucket_arn}/*", *cache]  # uploads are on
     (copier_arn,) = _allowed(api, "lambda:InvokeFunction")
     assert copier_arn.endswith(f":function:{NAME}-upstream-copy")
